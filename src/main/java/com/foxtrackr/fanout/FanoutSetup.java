@@ -1,0 +1,211 @@
+package com.foxtrackr.fanout;
+
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import okhttp3.OkHttpClient;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.TemplatedRouteBuilder;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.Model;
+import org.apache.camel.model.RouteTemplateDefinition;
+import org.apache.camel.model.RouteTemplateParameterDefinition;
+import org.influxdb.InfluxDB;
+import org.influxdb.InfluxDBFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the bundle from properties once the YAML routes are loaded: validates the configuration, opens the
+ * outbox, and creates one route per MQTT source and per sink instance from the templates in routes/.
+ */
+public class FanoutSetup extends MainListenerSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(FanoutSetup.class);
+    /** The vendor's client id: id-(the id it issued)-(a number per client of the customer). */
+    static final Pattern CLIENT_ID = Pattern.compile("id-[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*-[0-9]{2,}");
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9]*(-[a-z0-9]+)*");
+    private static final Set<String> COMMON_SINK_OPTIONS =
+            Set.of("type", "kinds", "retry.initial-delay-ms", "retry.multiplier", "retry.max-delay-ms");
+
+    private Outbox outbox;
+
+    @Override
+    public void afterConfigure(BaseMainSupport main) {
+        CamelContext context = main.getCamelContext();
+        Settings settings = new Settings(context);
+        Path dataDir = Path.of(settings.text("fanout.data-dir", "data"));
+        int maxPayload = (int) settings.number("fanout.ingest.max-payload-bytes", 65536, 64, 16 * 1024 * 1024);
+        String synchronous = settings.text("fanout.outbox.synchronous", "NORMAL").toUpperCase();
+        if (!Set.of("NORMAL", "FULL").contains(synchronous)) {
+            throw new ConfigException("fanout.outbox.synchronous", "must be NORMAL or FULL, not '" + synchronous + "'");
+        }
+        long repeatWindowHours = settings.number("fanout.outbox.repeat-window-hours", 168, 1, 24 * 366);
+        settings.number("fanout.mqtt.qos", 2, 0, 2);
+        settings.text("fanout.mqtt.url");
+
+        var json = MessageValidator.objectMapper(maxPayload);
+        context.getRegistry().bind("fanoutJson", json);
+        context.getRegistry().bind("validator", new MessageValidator(maxPayload));
+        context.getRegistry().bind("influxPoints", new InfluxPoints(json));
+
+        try {
+            outbox = new Outbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000);
+        } catch (Exception e) {
+            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
+        }
+        context.getRegistry().bind("outbox", outbox);
+
+        createSources(context, settings);
+        createSinks(context, settings);
+    }
+
+    private void createSources(CamelContext context, Settings settings) {
+        List<String> sources = names(settings, "fanout.sources");
+        if (sources.isEmpty()) {
+            throw new ConfigException("fanout.sources", "lists no source: name at least one MQTT subscription");
+        }
+        Set<String> clientIds = new HashSet<>();
+        for (String source : sources) {
+            String prefix = "fanout.source." + source + ".";
+            String clientId = settings.text(prefix + "client-id");
+            if (!CLIENT_ID.matcher(clientId).matches()) {
+                throw new ConfigException(prefix + "client-id", "is '" + clientId
+                        + "', but the vendor requires id-<given>-<nn>, such as id-acme-01");
+            }
+            if (!clientIds.add(clientId)) {
+                throw new ConfigException(prefix + "client-id", "is '" + clientId
+                        + "', already used by another source: each source needs its own client id and session");
+            }
+            instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source);
+            LOG.info("source={} client-id={} topic={}", source, clientId, settings.text(prefix + "topic"));
+        }
+    }
+
+    private void createSinks(CamelContext context, Settings settings) {
+        for (String sink : names(settings, "fanout.sinks")) {
+            String prefix = "fanout.sink." + sink + ".";
+            String type = settings.text(prefix + "type");
+            String templateId = "sink-" + type;
+            Map<String, String> parameters = instantiate(context, settings, templateId, "sink-" + sink, prefix, sink);
+            Set<String> kinds = new HashSet<>(List.of(parameters.getOrDefault("kinds", "").split("\\s*,\\s*")));
+            kinds.remove("");
+            Sink.Backoff backoff = new Sink.Backoff(
+                    settings.number(prefix + "retry.initial-delay-ms", 1000, 1, 3_600_000),
+                    settings.decimal(prefix + "retry.multiplier", 2.0, 1.0, 10.0),
+                    settings.number(prefix + "retry.max-delay-ms", 60_000, 1, 86_400_000));
+            if ("influxdb".equals(type)) {
+                if (kinds.isEmpty() || kinds.contains(MessageValidator.OTHER_KIND)) {
+                    throw new ConfigException(prefix + "kinds", "must list series kinds (such as battery,temperature): "
+                            + "'other' messages have no series to write");
+                }
+                context.getRegistry().bind("influxdb-" + sink, influxClient(settings, prefix, parameters));
+                outbox.addSink(new Sink(sink, kinds, backoff, InfluxPoints::isPermanent));
+            } else {
+                outbox.addSink(new Sink(sink, kinds, backoff, error -> false));
+            }
+            LOG.info("sink={} type={} kinds={}", sink, type, kinds.isEmpty() ? "all" : String.join(",", kinds));
+        }
+    }
+
+    /**
+     * Creates a route from a template: each of the template's parameters is read from prefix + parameter name,
+     * falling back to the template's default; a missing required one, or a property the template does not
+     * know, fails the start with the property's name.
+     */
+    private Map<String, String> instantiate(CamelContext context, Settings settings, String templateId, String routeId,
+            String prefix, String name) {
+        RouteTemplateDefinition template = context.getCamelContextExtension().getContextPlugin(Model.class)
+                .getRouteTemplateDefinition(templateId);
+        if (template == null) {
+            throw new ConfigException(prefix + "type", "names no known type: there is no route template '" + templateId
+                    + "' in routes/ (known: " + knownTypes(context) + ")");
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("name", name);
+        for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
+            if (parameter.getName().equals("name")) {
+                continue;
+            }
+            String key = prefix + parameter.getName();
+            String value = settings.optional(key).orElse(parameter.getDefaultValue());
+            if (value == null && parameter.isRequired()) {
+                throw new ConfigException(key, "is required (" + parameter.getDescription() + ")");
+            }
+            if (value != null) {
+                values.put(parameter.getName(), value);
+            }
+        }
+        checkNumbers(settings, template, prefix);
+        TemplatedRouteBuilder builder = TemplatedRouteBuilder.builder(context, templateId).routeId(routeId);
+        values.forEach(builder::parameter);
+        builder.add();
+        return values;
+    }
+
+    /** Parameters whose names end in -ms, -size or -bytes are whole numbers. */
+    private static void checkNumbers(Settings settings, RouteTemplateDefinition template, String prefix) {
+        for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
+            String name = parameter.getName();
+            if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes")) {
+                settings.number(prefix + name, 0, 1, Integer.MAX_VALUE);
+            }
+        }
+        for (String option : COMMON_SINK_OPTIONS) {
+            if (option.startsWith("retry.") && option.endsWith("-ms")) {
+                settings.number(prefix + option, 0, 1, Integer.MAX_VALUE);
+            }
+        }
+    }
+
+    private static String knownTypes(CamelContext context) {
+        return String.join(", ", context.getCamelContextExtension().getContextPlugin(Model.class)
+                .getRouteTemplateDefinitions().stream().map(RouteTemplateDefinition::getId)
+                .filter(id -> id.startsWith("sink-")).map(id -> id.substring(5)).sorted().toList());
+    }
+
+    private static List<String> names(Settings settings, String key) {
+        List<String> names = settings.list(key);
+        for (String name : names) {
+            if (!NAME.matcher(name).matches()) {
+                throw new ConfigException(key, "has the name '" + name + "': use lowercase letters, digits and dashes");
+            }
+        }
+        if (new HashSet<>(names).size() != names.size()) {
+            throw new ConfigException(key, "names the same instance twice: " + names);
+        }
+        return names;
+    }
+
+    private static InfluxDB influxClient(Settings settings, String prefix, Map<String, String> parameters) {
+        long timeoutMs = Long.parseLong(parameters.get("timeout-ms"));
+        OkHttpClient.Builder http = new OkHttpClient.Builder()
+                .connectTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+                .readTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+                .writeTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        String url = parameters.get("url");
+        String username = settings.text(prefix + "username", "");
+        InfluxDB client = username.isEmpty()
+                ? InfluxDBFactory.connect(url, http)
+                : InfluxDBFactory.connect(url, username, settings.text(prefix + "password", ""), http);
+        client.setLogLevel(InfluxDB.LogLevel.NONE);
+        return client;
+    }
+
+    @Override
+    public void afterStop(BaseMainSupport main) {
+        if (outbox != null) {
+            try {
+                outbox.close();
+            } catch (Exception e) {
+                LOG.warn("closing the outbox failed: {}", e.getMessage());
+            }
+        }
+    }
+}

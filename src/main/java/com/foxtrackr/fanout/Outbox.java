@@ -1,0 +1,302 @@
+package com.foxtrackr.fanout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable outbox in SQLite: each accepted message once, with one pending delivery per sink that
+ * accepts its kind. The ingest route acknowledges a message to the broker only after {@link #store} has
+ * committed; the sink routes drain their deliveries in batches and remove what they delivered.
+ */
+public class Outbox implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final Connection db;
+    private final long repeatWindowMs;
+    private final Map<String, Sink> sinks = new LinkedHashMap<>();
+    private final PreparedStatement markSeen;
+    private final PreparedStatement insertMessage;
+    private final PreparedStatement insertDelivery;
+    private final PreparedStatement insertRejected;
+
+    public Outbox(Path file, String synchronous, long repeatWindowMs) throws SQLException {
+        this.repeatWindowMs = repeatWindowMs;
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+        } catch (java.io.IOException e) {
+            throw new SQLException("cannot create the directory of " + file + ": " + e.getMessage(), e);
+        }
+        db = DriverManager.getConnection("jdbc:sqlite:" + file);
+        try (Statement s = db.createStatement()) {
+            s.execute("PRAGMA journal_mode=WAL");
+            // NORMAL: a commit survives a killed process; FULL: it also survives a power cut, at a cost.
+            s.execute("PRAGMA synchronous=" + synchronous);
+            s.execute("PRAGMA busy_timeout=10000");
+            s.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID");
+            s.execute("CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_ms)");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS message (
+                      id INTEGER PRIMARY KEY,
+                      key TEXT NOT NULL,
+                      topic TEXT NOT NULL,
+                      kind TEXT NOT NULL,
+                      device_id TEXT NOT NULL,
+                      time_ms INTEGER NOT NULL,
+                      received_ms INTEGER NOT NULL,
+                      payload BLOB NOT NULL)""");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS delivery (
+                      message_id INTEGER NOT NULL REFERENCES message (id),
+                      sink TEXT NOT NULL,
+                      state TEXT NOT NULL DEFAULT 'pending',
+                      attempts INTEGER NOT NULL DEFAULT 0,
+                      next_attempt_ms INTEGER NOT NULL,
+                      first_error TEXT,
+                      first_error_ms INTEGER,
+                      last_error TEXT,
+                      last_error_ms INTEGER,
+                      PRIMARY KEY (message_id, sink)) WITHOUT ROWID""");
+            s.execute("CREATE INDEX IF NOT EXISTS delivery_due ON delivery (sink, state, next_attempt_ms, message_id)");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS rejected (
+                      id INTEGER PRIMARY KEY,
+                      topic TEXT,
+                      reason TEXT NOT NULL,
+                      received_ms INTEGER NOT NULL,
+                      payload BLOB NOT NULL)""");
+        }
+        db.setAutoCommit(false);
+        markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
+        insertMessage = db.prepareStatement(
+                "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                Statement.RETURN_GENERATED_KEYS);
+        insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (?, ?, ?)");
+        insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
+    }
+
+    public synchronized void addSink(Sink sink) {
+        sinks.put(sink.name(), sink);
+    }
+
+    public synchronized Sink sink(String name) {
+        return sinks.get(name);
+    }
+
+    /** The stable key of a message: the same payload is the same message, however often it is delivered. */
+    public static String key(byte[] payload) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(payload);
+            return HEX.formatHex(digest, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Ingest: stores an accepted message and its deliveries in one transaction; a repeat is stored once. */
+    public synchronized void store(Exchange exchange) throws SQLException {
+        Message in = exchange.getMessage();
+        byte[] payload = exchange.getProperty("payload", byte[].class);
+        String kind = in.getHeader(MessageValidator.KIND, String.class);
+        long now = System.currentTimeMillis();
+        try {
+            markSeen.setString(1, key(payload));
+            markSeen.setLong(2, now);
+            if (markSeen.executeUpdate() == 0) {
+                db.commit();
+                return;
+            }
+            List<String> accepting = sinks.values().stream().filter(s -> s.accepts(kind)).map(Sink::name).toList();
+            if (!accepting.isEmpty()) {
+                insertMessage.setString(1, key(payload));
+                insertMessage.setString(2, in.getHeader(MessageValidator.TOPIC, "", String.class));
+                insertMessage.setString(3, kind);
+                insertMessage.setString(4, in.getHeader(MessageValidator.DEVICE_ID, String.class));
+                insertMessage.setLong(5, in.getHeader(MessageValidator.TIME_MS, Long.class));
+                insertMessage.setLong(6, now);
+                insertMessage.setBytes(7, payload);
+                insertMessage.executeUpdate();
+                long id;
+                try (ResultSet keys = insertMessage.getGeneratedKeys()) {
+                    keys.next();
+                    id = keys.getLong(1);
+                }
+                for (String sink : accepting) {
+                    insertDelivery.setLong(1, id);
+                    insertDelivery.setString(2, sink);
+                    insertDelivery.setLong(3, now);
+                    insertDelivery.executeUpdate();
+                }
+            }
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+    }
+
+    /** Ingest: keeps a refused payload with its original bytes, topic and reason. */
+    public synchronized void reject(Exchange exchange) throws SQLException {
+        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        byte[] payload = exchange.getProperty("payload", byte[].class);
+        try {
+            insertRejected.setString(1, exchange.getMessage().getHeader(MessageValidator.TOPIC, String.class));
+            insertRejected.setString(2, cause == null ? "rejected" : MessageValidator.reason(cause));
+            insertRejected.setLong(3, System.currentTimeMillis());
+            insertRejected.setBytes(4, payload == null ? new byte[0] : payload);
+            insertRejected.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+    }
+
+    /** Sink: the next due deliveries, oldest first; empty while the sink backs off after a failure. */
+    public synchronized Batch claim(String sinkName, int max) throws SQLException {
+        Sink sink = sinks.get(sinkName);
+        long now = System.currentTimeMillis();
+        if (sink.pausedUntil() > now) {
+            return Batch.EMPTY;
+        }
+        int limit = sink.isolating() ? 1 : max;
+        List<Batch.Item> items = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement("""
+                SELECT d.message_id, m.kind, m.topic, m.payload FROM delivery d JOIN message m ON m.id = d.message_id
+                WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_ms <= ?
+                ORDER BY d.next_attempt_ms, d.message_id LIMIT ?""")) {
+            q.setString(1, sinkName);
+            q.setLong(2, now);
+            q.setInt(3, limit);
+            try (ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBytes(4)));
+                }
+            }
+        } finally {
+            db.commit();
+        }
+        if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
+            sink.stopIsolating();
+            return claim(sinkName, max);
+        }
+        return new Batch(items, items.size() == max);
+    }
+
+    /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
+    public synchronized void delivered(String sinkName, Batch batch) throws SQLException {
+        try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
+             PreparedStatement deleteMessage = db.prepareStatement(
+                     "DELETE FROM message WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
+            for (Batch.Item item : batch.items()) {
+                deleteDelivery.setLong(1, item.messageId());
+                deleteDelivery.setString(2, sinkName);
+                deleteDelivery.addBatch();
+                deleteMessage.setLong(1, item.messageId());
+                deleteMessage.setLong(2, item.messageId());
+                deleteMessage.addBatch();
+            }
+            deleteDelivery.executeBatch();
+            deleteMessage.executeBatch();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        sinks.get(sinkName).succeeded();
+    }
+
+    /**
+     * Sink: the batch failed. A transient error backs the whole sink off; an error about the items themselves
+     * isolates them one by one, and the one that still fails alone goes to the sink's dead-letter queue.
+     */
+    public synchronized void failed(String sinkName, Batch batch, Exception error) throws SQLException {
+        Sink sink = sinks.get(sinkName);
+        String reason = MessageValidator.reason(error);
+        long now = System.currentTimeMillis();
+        boolean permanent = sink.isPermanent(error);
+        boolean dead = permanent && batch.items().size() == 1;
+        try (PreparedStatement update = db.prepareStatement("""
+                UPDATE delivery SET attempts = attempts + 1, state = ?,
+                  first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
+                  last_error = ?, last_error_ms = ?
+                WHERE message_id = ? AND sink = ?""")) {
+            for (Batch.Item item : batch.items()) {
+                update.setString(1, dead ? "dead" : "pending");
+                update.setString(2, reason);
+                update.setLong(3, now);
+                update.setString(4, reason);
+                update.setLong(5, now);
+                update.setLong(6, item.messageId());
+                update.setString(7, sinkName);
+                update.addBatch();
+            }
+            update.executeBatch();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        if (dead) {
+            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
+        } else if (permanent) {
+            sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
+            LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
+        } else {
+            sink.backOff(reason, now);
+        }
+    }
+
+    /** Forgets the keys of messages seen before the repeat window, so that this memory stays bounded. */
+    public synchronized int forgetExpiredKeys() throws SQLException {
+        try (PreparedStatement delete = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?")) {
+            delete.setLong(1, System.currentTimeMillis() - repeatWindowMs);
+            int n = delete.executeUpdate();
+            db.commit();
+            return n;
+        }
+    }
+
+    public synchronized long pending(String sinkName) throws SQLException {
+        try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM delivery WHERE sink = ? AND state = 'pending'")) {
+            q.setString(1, sinkName);
+            try (ResultSet rs = q.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } finally {
+            db.commit();
+        }
+    }
+
+    private void rollback() {
+        try {
+            db.rollback();
+        } catch (SQLException e) {
+            LOG.warn("outbox rollback failed: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public synchronized void close() throws SQLException {
+        db.close();
+    }
+}
