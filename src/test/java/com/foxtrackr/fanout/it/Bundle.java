@@ -1,0 +1,112 @@
+package com.foxtrackr.fanout.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+
+/** The built jar run as users run it: java -jar from a folder with application.properties and routes/. */
+final class Bundle implements AutoCloseable {
+    static final Path JAR = Path.of(System.getProperty("fanout.jar", "target/foxtrackr-fanout.jar")).toAbsolutePath();
+    static final Path HOME = Path.of(System.getProperty("fanout.home", ".")).toAbsolutePath();
+
+    final Path dataDir = Services.tempDir("fanout-data");
+    final Map<String, String> env = new HashMap<>();
+    private final Path workDir;
+    private Path log;
+    private Process process;
+    private int starts;
+
+    /** Runs from the project's root, configured by environment variables over its application.properties. */
+    Bundle(Mosquitto broker, Influx influx) {
+        this(HOME, broker, influx);
+    }
+
+    Bundle(Path workDir, Mosquitto broker, Influx influx) {
+        this.workDir = workDir;
+        env.put("FANOUT_DATA_DIR", dataDir.toString());
+        env.put("FANOUT_MQTT_URL", broker.url());
+        env.put("FANOUT_SOURCE_FLEET_CLIENT_ID", "id-test-01");
+        env.put("FANOUT_SINK_INFLUX_URL", influx.url());
+        env.put("FANOUT_SINK_INFLUX_DATABASE", "foxtrackr");
+        env.put("FANOUT_SINK_INFLUX_LINGER_MS", "50");
+        env.put("FANOUT_SINK_INFLUX_RETRY_INITIAL_DELAY_MS", "200");
+        env.put("FANOUT_SINK_INFLUX_RETRY_MAX_DELAY_MS", "1000");
+    }
+
+    Bundle with(String variable, String value) {
+        env.put(variable, value);
+        return this;
+    }
+
+    /** Starts the jar and waits until every route has started. */
+    Bundle start() {
+        launch();
+        awaitLog("Routes startup (total:");
+        return this;
+    }
+
+    Process launch() {
+        log = dataDir.resolve("bundle-" + (++starts) + ".log");
+        ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-Xmx256m", "-jar", JAR.toString()))
+                .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return process;
+    }
+
+    void awaitLog(String text) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            String output = output();
+            if (!process.isAlive() && !output.contains(text)) {
+                throw new IllegalStateException("the bundle exited with " + process.exitValue() + ":\n" + output);
+            }
+            return output.contains(text);
+        });
+    }
+
+    String output() throws IOException {
+        return log == null ? "" : Files.readString(log);
+    }
+
+    /** Exit code of a run that is expected to end by itself. */
+    int awaitExit() throws InterruptedException {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("the bundle did not exit");
+        }
+        return process.exitValue();
+    }
+
+    /** A graceful stop, as an operator's Ctrl-C or systemd stop. */
+    void stop() {
+        Services.stop(process);
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, as a crash. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    Path outbox() {
+        return dataDir.resolve("outbox.db");
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}
