@@ -61,6 +61,7 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }
         context.getRegistry().bind("outbox", outbox);
+        context.getRegistry().bind("paho", new MqttSourceComponent());
 
         createSources(context, settings);
         createSinks(context, settings);

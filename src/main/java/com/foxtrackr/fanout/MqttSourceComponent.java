@@ -1,0 +1,135 @@
+package com.foxtrackr.fanout;
+
+import java.util.Map;
+
+import org.apache.camel.Consumer;
+import org.apache.camel.Endpoint;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.component.paho.PahoComponent;
+import org.apache.camel.component.paho.PahoConfiguration;
+import org.apache.camel.component.paho.PahoConsumer;
+import org.apache.camel.component.paho.PahoEndpoint;
+import org.apache.camel.component.paho.PahoEndpointConfigurer;
+import org.apache.camel.spi.PropertyConfigurer;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttClientPersistence;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * camel-paho, registered as "paho", with a consumer that sets its callback before it connects.
+ * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
+ * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
+ * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
+ * one line per connection change.
+ */
+public class MqttSourceComponent extends PahoComponent {
+    private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
+    private static final PropertyConfigurer ENDPOINT_CONFIGURER = new PahoEndpointConfigurer();
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        SourceEndpoint endpoint = new SourceEndpoint(uri, remaining, this, getConfiguration().copy());
+        setProperties(endpoint, parameters);
+        return endpoint;
+    }
+
+    /** Camel finds configurers by class name; the endpoint's options are camel-paho's. */
+    @Override
+    public PropertyConfigurer getEndpointPropertyConfigurer() {
+        return ENDPOINT_CONFIGURER;
+    }
+
+    static class SourceEndpoint extends PahoEndpoint {
+        SourceEndpoint(String uri, String topic, PahoComponent component, PahoConfiguration configuration) {
+            super(uri, topic, component, configuration);
+        }
+
+        @Override
+        public Consumer createConsumer(Processor processor) throws Exception {
+            SourceConsumer consumer = new SourceConsumer(this, processor);
+            configureConsumer(consumer);
+            return consumer;
+        }
+
+        static MqttClientPersistence persistence(PahoConfiguration config) {
+            return createMqttClientPersistence(config);
+        }
+
+        static MqttConnectOptions connectOptions(PahoConfiguration config) {
+            return createMqttConnectOptions(config);
+        }
+    }
+
+    static class SourceConsumer extends PahoConsumer {
+        SourceConsumer(SourceEndpoint endpoint, Processor processor) {
+            super(endpoint, processor);
+        }
+
+        @Override
+        protected void doStart() throws Exception {
+            PahoConfiguration config = getEndpoint().getConfiguration();
+            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(),
+                    SourceEndpoint.persistence(config));
+            client.setManualAcks(config.isManualAcksEnabled());
+            MqttCallbackExtended callback = callback(config.getClientId());
+            client.setCallback(callback);
+            setClient(client);
+            try {
+                client.connect(SourceEndpoint.connectOptions(config));
+            } catch (Exception e) {
+                LOG.warn("client-id={} state=disconnected error=\"{}\"", config.getClientId(), MessageValidator.reason(e));
+                setClient(null);
+                client.close(true);
+                throw e;
+            }
+            LOG.info("client-id={} state=connected url={}", config.getClientId(), config.getBrokerUrl());
+            // Subscribes, and swaps in camel-paho's own callback, which does the same; ours goes back on.
+            super.doStart();
+            client.setCallback(callback);
+        }
+
+        @Override
+        protected void doStop() throws Exception {
+            MqttClient client = getClient();
+            super.doStop();
+            if (client != null) {
+                if (client.isConnected()) {
+                    client.disconnect();
+                }
+                client.close(true);
+            }
+        }
+
+        private MqttCallbackExtended callback(String clientId) {
+            return new MqttCallbackExtended() {
+                @Override
+                public void connectComplete(boolean reconnect, String serverUri) {
+                    if (reconnect) {
+                        LOG.info("client-id={} state=connected reconnect=true url={}", clientId, serverUri);
+                    }
+                }
+
+                @Override
+                public void connectionLost(Throwable cause) {
+                    LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId, MessageValidator.reason(cause));
+                }
+
+                @Override
+                public void messageArrived(String topic, MqttMessage message) {
+                    Exchange exchange = createExchange(message, topic);
+                    getAsyncProcessor().process(exchange, defaultConsumerCallback(exchange, true));
+                }
+
+                @Override
+                public void deliveryComplete(IMqttDeliveryToken token) {
+                }
+            };
+        }
+    }
+}

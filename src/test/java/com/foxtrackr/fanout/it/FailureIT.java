@@ -1,0 +1,113 @@
+package com.foxtrackr.fanout.it;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Failure paths with exact counts: a sink down, the bundle stopped or killed, the broker down at start. */
+class FailureIT {
+    static final String BAT = "foxtrackr/grp-a/V3.0/bat";
+    Mosquitto broker;
+    Influx influx;
+
+    @BeforeEach
+    void startServices() {
+        broker = new Mosquitto().start();
+        influx = new Influx().start().createDatabase("foxtrackr");
+    }
+
+    @AfterEach
+    void stopServices() {
+        broker.close();
+        influx.close();
+    }
+
+    // InfluxDB goes down while messages arrive: ingestion stores every one of them meanwhile, and once
+    // InfluxDB is back every point arrives.
+    @Test
+    void should_keep_ingesting_while_influxdb_is_down_and_deliver_everything_after() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+            publishBatteries(publisher, 0, 300);
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 300);
+
+            influx.stop();
+            publishBatteries(publisher, 300, 1000);
+            // Stored (and so acknowledged) while the sink is down: the broker's queue does not grow.
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'influx'") == 700);
+            await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=influx state=retrying"));
+
+            influx.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> influx.count("foxtrackr", "battery", "level") == 1000
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=influx state=up"));
+        }
+    }
+
+    // Messages published while the bundle is stopped wait in its persistent session and all arrive.
+    @Test
+    void should_deliver_what_was_published_while_the_bundle_was_stopped() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+            publishBatteries(publisher, 0, 100);
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 100);
+            bundle.stop();
+            publishBatteries(publisher, 100, 600);
+            bundle.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> influx.count("foxtrackr", "battery", "level") == 600);
+        }
+    }
+
+    // SIGKILL in the middle of a stream at QoS 2: after a restart every message is there, exactly once.
+    @Test
+    void should_lose_nothing_when_killed_in_the_middle_of_a_stream() throws Exception {
+        int total = 3000;
+        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+            AtomicInteger published = new AtomicInteger();
+            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < total; i++) {
+                        publisher.publish(BAT, Messages.battery("dev-" + (i % 50), Messages.T0 + i * 1000L, i % 100));
+                        published.incrementAndGet();
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(60)).until(() -> influx.count("foxtrackr", "battery", "level") >= 500);
+            bundle.kill();
+            publishing.get();
+            bundle.start();
+            await().atMost(Duration.ofSeconds(90)).until(() -> influx.count("foxtrackr", "battery", "level") == total
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            assertEquals(total, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "each message stored once");
+        }
+    }
+
+    // A broker that is down when the bundle starts is retried until it is up; then messages flow.
+    @Test
+    void should_connect_once_the_broker_comes_up_after_the_bundle() throws Exception {
+        broker.stop();
+        try (Bundle bundle = new Bundle(broker, influx).start()) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("client-id=id-test-01 state=disconnected"));
+            broker.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("client-id=id-test-01 state=connected"));
+            try (Publisher publisher = new Publisher(broker)) {
+                publishBatteries(publisher, 0, 50);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 50);
+        }
+    }
+
+    static void publishBatteries(Publisher publisher, int from, int to) throws Exception {
+        for (int i = from; i < to; i++) {
+            publisher.publish(BAT, Messages.battery("dev-" + (i % 50), Messages.T0 + i * 1000L, i % 100));
+        }
+    }
+}
