@@ -8,7 +8,18 @@ public class App {
         Main main = new Main();
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
         main.addMainListener(new FanoutSetup());
-        main.run(args);
+        try {
+            main.run(args);
+        } catch (Exception e) {
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof ConfigException) {
+                    // An operator's mistake: the message says what to fix, a stack trace would only hide it.
+                    System.err.println("ERROR " + cause.getMessage());
+                    System.exit(2);
+                }
+            }
+            throw e;
+        }
         System.exit(main.getExitCode());
     }
 }

@@ -84,7 +84,7 @@ public class FanoutSetup extends MainListenerSupport {
                 throw new ConfigException(prefix + "client-id", "is '" + clientId
                         + "', already used by another source: each source needs its own client id and session");
             }
-            instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source);
+            instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
             LOG.info("source={} client-id={} topic={}", source, clientId, settings.text(prefix + "topic"));
         }
     }
@@ -94,7 +94,8 @@ public class FanoutSetup extends MainListenerSupport {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
             String templateId = "sink-" + type;
-            Map<String, String> parameters = instantiate(context, settings, templateId, "sink-" + sink, prefix, sink);
+            Map<String, String> parameters = instantiate(context, settings, templateId, "sink-" + sink, prefix, sink,
+                    COMMON_SINK_OPTIONS);
             Set<String> kinds = new HashSet<>(List.of(parameters.getOrDefault("kinds", "").split("\\s*,\\s*")));
             kinds.remove("");
             Sink.Backoff backoff = new Sink.Backoff(
@@ -117,11 +118,11 @@ public class FanoutSetup extends MainListenerSupport {
 
     /**
      * Creates a route from a template: each of the template's parameters is read from prefix + parameter name,
-     * falling back to the template's default; a missing required one, or a property the template does not
-     * know, fails the start with the property's name.
+     * falling back to the template's default; a missing required one, or a property that is neither a
+     * parameter nor one of the common options, fails the start with the property's name.
      */
     private Map<String, String> instantiate(CamelContext context, Settings settings, String templateId, String routeId,
-            String prefix, String name) {
+            String prefix, String name, Set<String> commonOptions) {
         RouteTemplateDefinition template = context.getCamelContextExtension().getContextPlugin(Model.class)
                 .getRouteTemplateDefinition(templateId);
         if (template == null) {
@@ -144,10 +145,24 @@ public class FanoutSetup extends MainListenerSupport {
             }
         }
         checkNumbers(settings, template, prefix);
+        checkKnownOptions(context, template, prefix, commonOptions);
         TemplatedRouteBuilder builder = TemplatedRouteBuilder.builder(context, templateId).routeId(routeId);
         values.forEach(builder::parameter);
         builder.add();
         return values;
+    }
+
+    /** A misspelt option in application.properties would be silently ignored: refuse it instead. */
+    private static void checkKnownOptions(CamelContext context, RouteTemplateDefinition template, String prefix,
+            Set<String> commonOptions) {
+        Set<String> known = new HashSet<>(commonOptions);
+        template.getTemplateParameters().forEach(p -> known.add(p.getName()));
+        for (String key : context.getPropertiesComponent().loadPropertiesAsMap().keySet().stream().map(Object::toString).toList()) {
+            if (key.startsWith(prefix) && !known.contains(key.substring(prefix.length()))) {
+                throw new ConfigException(key, "is not an option of " + template.getId() + " (its options: "
+                        + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+            }
+        }
     }
 
     /** Parameters whose names end in -ms, -size or -bytes are whole numbers. */
@@ -156,11 +171,6 @@ public class FanoutSetup extends MainListenerSupport {
             String name = parameter.getName();
             if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes")) {
                 settings.number(prefix + name, 0, 1, Integer.MAX_VALUE);
-            }
-        }
-        for (String option : COMMON_SINK_OPTIONS) {
-            if (option.startsWith("retry.") && option.endsWith("-ms")) {
-                settings.number(prefix + option, 0, 1, Integer.MAX_VALUE);
             }
         }
     }

@@ -58,8 +58,13 @@ public class InfluxPoints {
 
     /** Errors about the points themselves: retrying the same batch cannot help, isolating them can. */
     public static boolean isPermanent(Throwable error) {
-        return error instanceof InfluxDBException.FieldTypeConflictException
-                || error instanceof InfluxDBException.UnableToParseException
-                || error instanceof InfluxDBException.PointsBeyondRetentionPolicyException;
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof InfluxDBException.FieldTypeConflictException
+                    || t instanceof InfluxDBException.UnableToParseException
+                    || t instanceof InfluxDBException.PointsBeyondRetentionPolicyException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -230,7 +230,7 @@ public class Outbox implements AutoCloseable {
      */
     public synchronized void failed(String sinkName, Batch batch, Exception error) throws SQLException {
         Sink sink = sinks.get(sinkName);
-        String reason = MessageValidator.reason(error);
+        String reason = MessageValidator.reason(innermost(error));
         long now = System.currentTimeMillis();
         boolean permanent = sink.isPermanent(error);
         boolean dead = permanent && batch.items().size() == 1;
@@ -285,6 +285,17 @@ public class Outbox implements AutoCloseable {
         } finally {
             db.commit();
         }
+    }
+
+    /** Wrappers repeat their cause's text: the reason is the innermost error that says something. */
+    private static Throwable innermost(Throwable error) {
+        Throwable found = error;
+        for (Throwable t = error.getCause(); t != null && t != found; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                found = t;
+            }
+        }
+        return found;
     }
 
     private void rollback() {

@@ -106,6 +106,32 @@ class EndToEndIT {
         }
     }
 
+    // Several topic filters, one per device group, each its own client id and persistent session.
+    @Test
+    void should_take_every_subscribed_group_and_nothing_else() throws Exception {
+        influx.query(null, "DROP DATABASE \"groups\"");
+        influx.createDatabase("groups");
+        try (Bundle bundle = new Bundle(broker, influx)
+                .with("FANOUT_SINK_INFLUX_DATABASE", "groups")
+                .with("FANOUT_SOURCES", "group-a,group-b")
+                .with("FANOUT_SOURCE_GROUP_A_CLIENT_ID", "id-test-11")
+                .with("FANOUT_SOURCE_GROUP_A_TOPIC", "foxtrackr/grp-a/#")
+                .with("FANOUT_SOURCE_GROUP_B_CLIENT_ID", "id-test-12")
+                .with("FANOUT_SOURCE_GROUP_B_TOPIC", "foxtrackr/grp-b/+/bat")
+                .start();
+             Publisher publisher = new Publisher(broker)) {
+            for (int i = 0; i < 100; i++) {
+                for (String group : List.of("grp-a", "grp-b", "grp-c")) {
+                    publisher.publish("foxtrackr/" + group + "/V3.0/bat", Messages.battery("d-" + group, Messages.T0 + i, i));
+                }
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("groups", "battery", "level") == 200
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            assertEquals(List.of("grp-a", "grp-b"), influx.tagValues("groups", "battery", "group"));
+            assertEquals(200, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
+        }
+    }
+
     /** The shared samples plus payloads that only bytes can express. */
     static List<byte[]> invalidPayloads() throws IOException, URISyntaxException {
         List<byte[]> payloads = new ArrayList<>();

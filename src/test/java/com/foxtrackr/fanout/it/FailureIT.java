@@ -51,6 +51,27 @@ class FailureIT {
         }
     }
 
+    // A point InfluxDB refuses (a field that changes type) goes to the sink's dead-letter queue alone, with
+    // InfluxDB's reason after two attempts (in its batch, then alone); the points around it are written.
+    @Test
+    void should_dead_letter_only_the_point_influxdb_refuses() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+            publishBatteries(publisher, 0, 100);
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 100);
+            bundle.stop();
+            // Queued while the bundle is down, so they come back in one batch.
+            publishBatteries(publisher, 100, 150);
+            publisher.publish(BAT, Messages.battery("dev-x", Messages.T0, 1).replace("\"charging\":false", "\"charging\":5"));
+            publishBatteries(publisher, 150, 200);
+            bundle.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 200
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
+            assertEquals(1, OutboxDb.count(bundle.outbox(),
+                    "SELECT count(*) FROM delivery WHERE state = 'dead' AND attempts = 2 AND last_error LIKE '%field type conflict%'"));
+            assertEquals(1, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message"), "only the dead letter's message is kept");
+        }
+    }
+
     // Messages published while the bundle is stopped wait in its persistent session and all arrive.
     @Test
     void should_deliver_what_was_published_while_the_bundle_was_stopped() throws Exception {

@@ -1,0 +1,48 @@
+package com.foxtrackr.fanout.it;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Configuration mistakes stop the start with a message that names the property and what is wrong. */
+class StartupErrorsIT {
+    static Mosquitto broker;
+    static Influx influx;
+
+    @BeforeAll
+    static void startServices() {
+        broker = new Mosquitto().start();
+        influx = new Influx().start();
+    }
+
+    @AfterAll
+    static void stopServices() {
+        broker.close();
+        influx.close();
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        "FANOUT_SOURCE_FLEET_CLIENT_ID    | acme-1      | fanout.source.fleet.client-id is 'acme-1', but the vendor requires id-<given>-<nn>",
+        "FANOUT_SINK_INFLUX_TYPE          | influxdbb   | fanout.sink.influx.type names no known type",
+        "FANOUT_SINK_INFLUX_BATCH_SIZE    | lots        | fanout.sink.influx.batch-size must be a whole number, not 'lots'",
+        "FANOUT_SINK_INFLUX_KINDS         | other       | fanout.sink.influx.kinds must list series kinds",
+        "FANOUT_SINKS                     | influx,Bad! | fanout.sinks has the name 'Bad!'",
+        "FANOUT_MQTT_QOS                  | 3           | fanout.mqtt.qos must be between 0 and 2, not 3",
+        "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
+    })
+    void should_refuse_to_start_and_name_the_property(String variable, String value, String message) throws Exception {
+        Bundle bundle = new Bundle(broker, influx).with(variable, value);
+        bundle.launch();
+        int exit = bundle.awaitExit();
+        String output = bundle.output();
+        assertEquals(2, exit, output);
+        assertTrue(output.contains("ERROR Configuration error: " + message), output);
+        assertFalse(output.contains("\tat "), "no stack trace for a configuration mistake:\n" + output);
+    }
+}
