@@ -15,7 +15,6 @@ import org.apache.camel.spi.PropertyConfigurer;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.MqttClientPersistence;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.slf4j.Logger;
@@ -26,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
  * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
  * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
- * one line per connection change.
+ * one line per connection change, and keeps Paho's in-flight state in the outbox (see MqttInflightStore).
  */
 public class MqttSourceComponent extends PahoComponent {
     private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
@@ -57,10 +56,6 @@ public class MqttSourceComponent extends PahoComponent {
             return consumer;
         }
 
-        static MqttClientPersistence persistence(PahoConfiguration config) {
-            return createMqttClientPersistence(config);
-        }
-
         static MqttConnectOptions connectOptions(PahoConfiguration config) {
             return createMqttConnectOptions(config);
         }
@@ -74,8 +69,8 @@ public class MqttSourceComponent extends PahoComponent {
         @Override
         protected void doStart() throws Exception {
             PahoConfiguration config = getEndpoint().getConfiguration();
-            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(),
-                    SourceEndpoint.persistence(config));
+            Outbox outbox = getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("outbox", Outbox.class);
+            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(outbox));
             client.setManualAcks(config.isManualAcksEnabled());
             MqttCallbackExtended callback = callback(config.getClientId());
             client.setCallback(callback);

@@ -83,6 +83,13 @@ public class Outbox implements AutoCloseable {
                       reason TEXT NOT NULL,
                       received_ms INTEGER NOT NULL,
                       payload BLOB NOT NULL)""");
+            s.execute("""
+                    CREATE TABLE IF NOT EXISTS mqtt_inflight (
+                      client TEXT NOT NULL,
+                      key TEXT NOT NULL,
+                      header BLOB NOT NULL,
+                      payload BLOB NOT NULL,
+                      PRIMARY KEY (client, key)) WITHOUT ROWID""");
         }
         db.setAutoCommit(false);
         markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
@@ -284,6 +291,60 @@ public class Outbox implements AutoCloseable {
             }
         } finally {
             db.commit();
+        }
+    }
+
+    // The MQTT client's in-flight state (see MqttInflightStore), committed with each change.
+
+    synchronized void inflightPut(String client, String key, byte[] header, byte[] payload) throws SQLException {
+        update("INSERT OR REPLACE INTO mqtt_inflight (client, key, header, payload) VALUES (?, ?, ?, ?)", client, key, header, payload);
+    }
+
+    synchronized byte[][] inflightGet(String client, String key) throws SQLException {
+        try (PreparedStatement q = db.prepareStatement("SELECT header, payload FROM mqtt_inflight WHERE client = ? AND key = ?")) {
+            q.setString(1, client);
+            q.setString(2, key);
+            try (ResultSet rs = q.executeQuery()) {
+                return rs.next() ? new byte[][] {rs.getBytes(1), rs.getBytes(2)} : null;
+            }
+        } finally {
+            db.commit();
+        }
+    }
+
+    synchronized void inflightRemove(String client, String key) throws SQLException {
+        update("DELETE FROM mqtt_inflight WHERE client = ? AND key = ?", client, key);
+    }
+
+    synchronized List<String> inflightKeys(String client) throws SQLException {
+        List<String> keys = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement("SELECT key FROM mqtt_inflight WHERE client = ?")) {
+            q.setString(1, client);
+            try (ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(rs.getString(1));
+                }
+            }
+        } finally {
+            db.commit();
+        }
+        return keys;
+    }
+
+    synchronized void inflightClear(String client) throws SQLException {
+        update("DELETE FROM mqtt_inflight WHERE client = ?", client);
+    }
+
+    private void update(String sql, Object... parameters) throws SQLException {
+        try (PreparedStatement statement = db.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                statement.setObject(i + 1, parameters[i]);
+            }
+            statement.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
         }
     }
 
