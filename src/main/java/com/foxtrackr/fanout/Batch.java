@@ -6,7 +6,9 @@ import java.util.List;
 public record Batch(List<Item> items, boolean full) {
     public static final Batch EMPTY = new Batch(List.of(), false);
 
-    public record Item(long messageId, String kind, String topic, byte[] payload) {
+    /** One delivery: its message, how often it was tried, and when the message was received. */
+    public record Item(long messageId, String key, String kind, String topic, long timeMs, byte[] payload, int attempts,
+            long receivedMs) {
     }
 
     public boolean isEmpty() {

@@ -31,8 +31,8 @@ public class FanoutSetup extends MainListenerSupport {
     /** The vendor's client id: id-(the id it issued)-(a number per client of the customer). */
     static final Pattern CLIENT_ID = Pattern.compile("id-[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*-[0-9]{2,}");
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9]*(-[a-z0-9]+)*");
-    private static final Set<String> COMMON_SINK_OPTIONS =
-            Set.of("type", "kinds", "retry.initial-delay-ms", "retry.multiplier", "retry.max-delay-ms");
+    private static final Set<String> COMMON_SINK_OPTIONS = Set.of("type", "kinds", "topics",
+            "retry.initial-delay-ms", "retry.multiplier", "retry.max-delay-ms");
 
     private Outbox outbox;
 
@@ -90,29 +90,47 @@ public class FanoutSetup extends MainListenerSupport {
     }
 
     private void createSinks(CamelContext context, Settings settings) {
+        PartnerCalls partnerCalls = new PartnerCalls(outbox);
+        context.getRegistry().bind("partnerCalls", partnerCalls);
         for (String sink : names(settings, "fanout.sinks")) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
-            String templateId = "sink-" + type;
-            Map<String, String> parameters = instantiate(context, settings, templateId, "sink-" + sink, prefix, sink,
+            Map<String, String> parameters = instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
                     COMMON_SINK_OPTIONS);
-            Set<String> kinds = new HashSet<>(List.of(parameters.getOrDefault("kinds", "").split("\\s*,\\s*")));
-            kinds.remove("");
-            Sink.Backoff backoff = new Sink.Backoff(
-                    settings.number(prefix + "retry.initial-delay-ms", 1000, 1, 3_600_000),
-                    settings.decimal(prefix + "retry.multiplier", 2.0, 1.0, 10.0),
-                    settings.number(prefix + "retry.max-delay-ms", 60_000, 1, 86_400_000));
-            if ("influxdb".equals(type)) {
-                if (kinds.isEmpty() || kinds.contains(MessageValidator.OTHER_KIND)) {
-                    throw new ConfigException(prefix + "kinds", "must list series kinds (such as battery,temperature): "
-                            + "'other' messages have no series to write");
+            SinkFilter filter = SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
+            long initialDelay = settings.number(prefix + "retry.initial-delay-ms", 1000, 1, 3_600_000);
+            double multiplier = settings.decimal(prefix + "retry.multiplier", 2.0, 1.0, 10.0);
+            long maxDelay = settings.number(prefix + "retry.max-delay-ms", 60_000, 1, 86_400_000);
+            Sink.Retry untilDelivered = new Sink.Retry(initialDelay, multiplier, maxDelay, 0, Long.MAX_VALUE);
+            switch (type) {
+                case "influxdb" -> {
+                    if (filter.kinds().isEmpty() || filter.kinds().contains(MessageValidator.OTHER_KIND) || !filter.codes().isEmpty()) {
+                        throw new ConfigException(prefix + "kinds", "must list series kinds by name (such as battery,temperature): "
+                                + "'other' messages have no series to write");
+                    }
+                    context.getRegistry().bind("influxdb-" + sink, influxClient(settings, prefix, parameters));
+                    outbox.addSink(new Sink(sink, filter, untilDelivered, InfluxPoints::isPermanent, null));
                 }
-                context.getRegistry().bind("influxdb-" + sink, influxClient(settings, prefix, parameters));
-                outbox.addSink(new Sink(sink, kinds, backoff, InfluxPoints::isPermanent));
-            } else {
-                outbox.addSink(new Sink(sink, kinds, backoff, error -> false));
+                case "http", "endpoint" -> {
+                    if ("http".equals(type)) {
+                        partnerCalls.addPartner(sink, PartnerCalls.headers(prefix, parameters.get("headers"),
+                                settings.optional(prefix + "bearer-token").orElse(null)));
+                    }
+                    Sink.Retry retry = new Sink.Retry(initialDelay, multiplier, maxDelay,
+                            (int) settings.number(prefix + "retry.max-attempts", 0, 0, 1_000_000),
+                            settings.number(prefix + "retry.max-age-ms", 604_800_000L, 1, Long.MAX_VALUE));
+                    Sink.Circuit circuit = new Sink.Circuit(
+                            (int) settings.number(prefix + "circuit.failure-rate-percent", 50, 1, 100),
+                            (int) settings.number(prefix + "circuit.minimum-calls", 10, 1, 10_000),
+                            settings.number(prefix + "circuit.open-ms", 30_000, 1, 86_400_000));
+                    int concurrency = (int) settings.number(prefix + "concurrency", 4, 1, 64);
+                    context.getRegistry().bind("sink-" + sink + "-pool",
+                            context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency));
+                    outbox.addSink(new Sink(sink, filter, retry, error -> false, circuit));
+                }
+                default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
-            LOG.info("sink={} type={} kinds={}", sink, type, kinds.isEmpty() ? "all" : String.join(",", kinds));
+            LOG.info("sink={} type={} accepts={}", sink, type, filter);
         }
     }
 

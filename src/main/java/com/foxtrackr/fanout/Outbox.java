@@ -131,10 +131,13 @@ public class Outbox implements AutoCloseable {
                 db.commit();
                 return;
             }
-            List<String> accepting = sinks.values().stream().filter(s -> s.accepts(kind)).map(Sink::name).toList();
+            long messageType = in.getHeader(MessageValidator.MESSAGE_TYPE, Long.class);
+            String topic = in.getHeader(MessageValidator.TOPIC, "", String.class);
+            List<String> accepting = sinks.values().stream().filter(s -> s.accepts(kind, messageType, topic))
+                    .map(Sink::name).toList();
             if (!accepting.isEmpty()) {
                 insertMessage.setString(1, key(payload));
-                insertMessage.setString(2, in.getHeader(MessageValidator.TOPIC, "", String.class));
+                insertMessage.setString(2, topic);
                 insertMessage.setString(3, kind);
                 insertMessage.setString(4, in.getHeader(MessageValidator.DEVICE_ID, String.class));
                 insertMessage.setLong(5, in.getHeader(MessageValidator.TIME_MS, Long.class));
@@ -177,17 +180,18 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** Sink: the next due deliveries, oldest first; empty while the sink backs off after a failure. */
+    /** Sink: the next due deliveries, oldest first; empty while the sink backs off or its circuit is open. */
     public synchronized Batch claim(String sinkName, int max) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
-        if (sink.pausedUntil() > now) {
+        if (!sink.mayDeliver(now)) {
             return Batch.EMPTY;
         }
-        int limit = sink.isolating() ? 1 : max;
+        int limit = sink.oneAtATime() ? 1 : max;
         List<Batch.Item> items = new ArrayList<>();
         try (PreparedStatement q = db.prepareStatement("""
-                SELECT d.message_id, m.kind, m.topic, m.payload FROM delivery d JOIN message m ON m.id = d.message_id
+                SELECT d.message_id, m.key, m.kind, m.topic, m.time_ms, m.payload, d.attempts, m.received_ms
+                FROM delivery d JOIN message m ON m.id = d.message_id
                 WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_ms <= ?
                 ORDER BY d.next_attempt_ms, d.message_id LIMIT ?""")) {
             q.setString(1, sinkName);
@@ -195,7 +199,8 @@ public class Outbox implements AutoCloseable {
             q.setInt(3, limit);
             try (ResultSet rs = q.executeQuery()) {
                 while (rs.next()) {
-                    items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBytes(4)));
+                    items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+                            rs.getBytes(6), rs.getInt(7), rs.getLong(8)));
                 }
             }
         } finally {
@@ -269,6 +274,81 @@ public class Outbox implements AutoCloseable {
             LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
         } else {
             sink.backOff(reason, now);
+        }
+    }
+
+    /** Sink, one message at a time: delivered. */
+    public synchronized void deliveredOne(String sinkName, Batch.Item item) throws SQLException {
+        delivered(sinkName, new Batch(List.of(item), false));
+    }
+
+    /**
+     * Sink, one message at a time: a failure worth retrying. The delivery waits for its back-off (or the
+     * partner's Retry-After, if longer), unless it has used up its attempts or its age, when it is dead.
+     */
+    public synchronized void retryOne(String sinkName, Batch.Item item, String reason, long retryAfterMs) throws SQLException {
+        Sink sink = sinks.get(sinkName);
+        long now = System.currentTimeMillis();
+        int attempts = item.attempts() + 1;
+        sink.failedCall(reason);
+        if (sink.exhausted(attempts, now - item.receivedMs())) {
+            settle(sinkName, item, true, "gave up after " + attempts + " attempts: " + reason, now, now);
+        } else {
+            settle(sinkName, item, false, reason, now, now + Math.max(sink.delayAfter(attempts), retryAfterMs));
+        }
+    }
+
+    /**
+     * Sink, one message at a time: asked before each call. While the circuit is open the message is not sent
+     * and waits, without an attempt counted, until the circuit probes the partner again.
+     */
+    public synchronized boolean mayCall(String sinkName, Batch.Item item) throws SQLException {
+        Sink sink = sinks.get(sinkName);
+        if (sink.mayCall()) {
+            return true;
+        }
+        try (PreparedStatement update = db.prepareStatement("UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?")) {
+            update.setLong(1, System.currentTimeMillis() + sink.circuitOpenMs());
+            update.setLong(2, item.messageId());
+            update.setString(3, sinkName);
+            update.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        return false;
+    }
+
+    /** Sink, one message at a time: a failure that no retry can mend; the delivery goes to the dead-letter queue. */
+    public synchronized void deadOne(String sinkName, Batch.Item item, String reason) throws SQLException {
+        sinks.get(sinkName).answered();
+        settle(sinkName, item, true, reason, System.currentTimeMillis(), 0);
+    }
+
+    private void settle(String sinkName, Batch.Item item, boolean dead, String reason, long now, long nextAttemptMs)
+            throws SQLException {
+        try (PreparedStatement update = db.prepareStatement("""
+                UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
+                  first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
+                  last_error = ?, last_error_ms = ?
+                WHERE message_id = ? AND sink = ?""")) {
+            update.setString(1, dead ? "dead" : "pending");
+            update.setLong(2, nextAttemptMs);
+            update.setString(3, reason);
+            update.setLong(4, now);
+            update.setString(5, reason);
+            update.setLong(6, now);
+            update.setLong(7, item.messageId());
+            update.setString(8, sinkName);
+            update.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        if (dead) {
+            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, item.messageId(), reason);
         }
     }
 

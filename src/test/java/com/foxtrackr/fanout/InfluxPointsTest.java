@@ -17,7 +17,7 @@ class InfluxPointsTest {
     void should_write_every_numeric_and_boolean_leaf_as_a_field_and_time_in_ms() throws Exception {
         String payload = "{\"messageType\":1,\"deviceId\":\"A-77\",\"version\":3,\"timeMs\":1764000180000,"
                 + "\"battery\":{\"level\":12,\"voltage\":3.41,\"charging\":true,\"note\":\"x\",\"cells\":{\"min\":3}},\"rssi\":-97}";
-        Point point = points.point(new Batch.Item(1, "battery", "foxtrackr/grp/V3.0/bat", payload.getBytes(StandardCharsets.UTF_8)));
+        Point point = points.point(item("battery", "foxtrackr/grp/V3.0/bat", payload));
         assertEquals("battery,deviceId=A-77,group=grp cells_min=3.0,charging=true,level=12.0,voltage=3.41 1764000180000000000",
                 point.lineProtocol());
     }
@@ -25,7 +25,7 @@ class InfluxPointsTest {
     @Test
     void should_escape_tag_values_that_would_break_line_protocol() throws Exception {
         String payload = "{\"messageType\":2,\"deviceId\":\"a,b=c d\",\"version\":3,\"timeMs\":1,\"temperature\":{\"value\":1}}";
-        Point point = points.point(new Batch.Item(1, "temperature", "foxtrackr/my group,x=1/V3.0/temp", payload.getBytes(StandardCharsets.UTF_8)));
+        Point point = points.point(item("temperature", "foxtrackr/my group,x=1/V3.0/temp", payload));
         assertEquals("temperature,deviceId=a\\,b\\=c\\ d,group=my\\ group\\,x\\=1 value=1.0 1000000", point.lineProtocol());
     }
 
@@ -44,5 +44,9 @@ class InfluxPointsTest {
                 InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"partial write: field type conflict: input field \\\"charging\\\" is type float dropped=1\"}")),
                 InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"database not found: \\\"x\\\"\"}")),
                 InfluxPoints.isPermanent(new java.io.IOException("connection refused"))));
+    }
+
+    static Batch.Item item(String kind, String topic, String payload) {
+        return new Batch.Item(1, "key", kind, topic, 0, payload.getBytes(StandardCharsets.UTF_8), 0, 0);
     }
 }

@@ -1,0 +1,113 @@
+package com.foxtrackr.fanout;
+
+import java.sql.SQLException;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.camel.Exchange;
+
+/**
+ * The per-message sinks' side of a call: the configured headers on the way out, and on the way back the
+ * outcome in the outbox. 2xx is delivered; a connection error, a timeout, 408, 429 and 5xx are retried
+ * (honouring Retry-After); any other answer goes to the sink's dead-letter queue at once.
+ */
+public class PartnerCalls {
+    private final Outbox outbox;
+    private final Map<String, Map<String, String>> headers = new ConcurrentHashMap<>();
+
+    public PartnerCalls(Outbox outbox) {
+        this.outbox = outbox;
+    }
+
+    /** Parses "Name: value; Name2: value2" and the bearer token; nothing may break a header line. */
+    static Map<String, String> headers(String prefix, String list, String bearerToken) {
+        Map<String, String> result = new LinkedHashMap<>();
+        if (list != null) {
+            for (String header : list.split(";")) {
+                if (header.isBlank()) {
+                    continue;
+                }
+                int colon = header.indexOf(':');
+                String name = colon < 0 ? "" : header.substring(0, colon).trim();
+                if (!name.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+                    throw new ConfigException(prefix + "headers", "has '" + header.trim() + "': write Name: value; Name2: value2");
+                }
+                result.put(name, checkValue(prefix + "headers", header.substring(colon + 1).trim()));
+            }
+        }
+        if (bearerToken != null) {
+            result.put("Authorization", "Bearer " + checkValue(prefix + "bearer-token", bearerToken));
+        }
+        return result;
+    }
+
+    private static String checkValue(String property, String value) {
+        if (value.chars().anyMatch(c -> c < 0x20 && c != '\t' || c == 0x7f)) {
+            throw new ConfigException(property, "contains a control character, which would break the HTTP header");
+        }
+        return value;
+    }
+
+    void addPartner(String sink, Map<String, String> partnerHeaders) {
+        headers.put(sink, Map.copyOf(partnerHeaders));
+    }
+
+    public void applyHeaders(Exchange exchange, String sink) {
+        headers.getOrDefault(sink, Map.of()).forEach(exchange.getMessage()::setHeader);
+    }
+
+    /** Before a call: false while the partner's circuit is open (the message then waits for the next probe). */
+    public boolean mayCall(Exchange exchange, String sink) throws SQLException {
+        return outbox.mayCall(sink, exchange.getProperty("item", Batch.Item.class));
+    }
+
+    /** After an HTTP call that got an answer. */
+    public void answered(Exchange exchange, String sink) throws SQLException {
+        Batch.Item item = exchange.getProperty("item", Batch.Item.class);
+        int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        if (status >= 200 && status < 300) {
+            outbox.deliveredOne(sink, item);
+        } else if (status == 408 || status == 429 || status >= 500) {
+            outbox.retryOne(sink, item, "HTTP " + status, retryAfterMs(exchange.getMessage().getHeader("Retry-After", String.class)));
+        } else {
+            outbox.deadOne(sink, item, "HTTP " + status + body(exchange));
+        }
+    }
+
+    /** After a call to any endpoint that returned. */
+    public void delivered(Exchange exchange, String sink) throws SQLException {
+        outbox.deliveredOne(sink, exchange.getProperty("item", Batch.Item.class));
+    }
+
+    /** After a call that failed without an answer: connection refused, timeout, an endpoint's error. */
+    public void failed(Exchange exchange, String sink) throws SQLException {
+        Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        outbox.retryOne(sink, exchange.getProperty("item", Batch.Item.class),
+                error == null ? "failed" : MessageValidator.reason(error), 0);
+    }
+
+    /** Retry-After in seconds or as an HTTP date; 0 when absent or unreadable. */
+    static long retryAfterMs(String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Long.parseLong(value.trim()) * 1000);
+        } catch (NumberFormatException notSeconds) {
+            try {
+                return Math.max(0, ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli()
+                        - System.currentTimeMillis());
+            } catch (RuntimeException notDate) {
+                return 0;
+            }
+        }
+    }
+
+    private static String body(Exchange exchange) {
+        String body = exchange.getMessage().getBody(String.class);
+        return body == null || body.isBlank() ? "" : ": " + MessageValidator.reason(new Exception(body));
+    }
+}
