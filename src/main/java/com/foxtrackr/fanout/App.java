@@ -5,6 +5,9 @@ import org.apache.camel.main.Main;
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
 public class App {
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("dlq")) {
+            System.exit(DeadLetterCommand.run(args, System.out, System.err));
+        }
         Main main = new Main();
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
         main.addMainListener(new FanoutSetup());

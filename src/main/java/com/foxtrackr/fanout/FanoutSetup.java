@@ -47,6 +47,8 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.outbox.synchronous", "must be NORMAL or FULL, not '" + synchronous + "'");
         }
         long repeatWindowHours = settings.number("fanout.outbox.repeat-window-hours", 168, 1, 24 * 366);
+        long retentionMs = settings.number("fanout.dead-letters.retention-ms", 604_800_000L, 1, Long.MAX_VALUE);
+        settings.number("fanout.outbox.maintenance-interval-ms", 60_000, 100, 86_400_000);
         settings.number("fanout.mqtt.qos", 2, 0, 2);
         settings.text("fanout.mqtt.url");
 
@@ -56,7 +58,7 @@ public class FanoutSetup extends MainListenerSupport {
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
         try {
-            outbox = new Outbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000);
+            outbox = new Outbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000, retentionMs);
         } catch (Exception e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }

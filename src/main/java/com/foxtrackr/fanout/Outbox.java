@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -32,14 +33,16 @@ public class Outbox implements AutoCloseable {
 
     private final Connection db;
     private final long repeatWindowMs;
+    private final long deadLetterRetentionMs;
     private final Map<String, Sink> sinks = new LinkedHashMap<>();
     private final PreparedStatement markSeen;
     private final PreparedStatement insertMessage;
     private final PreparedStatement insertDelivery;
     private final PreparedStatement insertRejected;
 
-    public Outbox(Path file, String synchronous, long repeatWindowMs) throws SQLException {
+    public Outbox(Path file, String synchronous, long repeatWindowMs, long deadLetterRetentionMs) throws SQLException {
         this.repeatWindowMs = repeatWindowMs;
+        this.deadLetterRetentionMs = deadLetterRetentionMs;
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (java.io.IOException e) {
@@ -352,13 +355,38 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** Forgets the keys of messages seen before the repeat window, so that this memory stays bounded. */
-    public synchronized int forgetExpiredKeys() throws SQLException {
-        try (PreparedStatement delete = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?")) {
-            delete.setLong(1, System.currentTimeMillis() - repeatWindowMs);
-            int n = delete.executeUpdate();
+    /**
+     * Forgets the keys of messages seen before the repeat window, so that this memory stays bounded, and
+     * removes dead letters and rejected input older than their retention, saying how many.
+     */
+    public synchronized void maintain() throws SQLException {
+        long now = System.currentTimeMillis();
+        try (PreparedStatement forget = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?");
+             PreparedStatement expireDead = db.prepareStatement(
+                     "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
+             PreparedStatement orphans = db.prepareStatement(
+                     "DELETE FROM message WHERE NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
+             PreparedStatement expireRejected = db.prepareStatement("DELETE FROM rejected WHERE received_ms < ?")) {
+            forget.setLong(1, now - repeatWindowMs);
+            forget.executeUpdate();
+            expireDead.setLong(1, now - deadLetterRetentionMs);
+            Map<String, Integer> expired = new TreeMap<>();
+            try (ResultSet rs = expireDead.executeQuery()) {
+                while (rs.next()) {
+                    expired.merge(rs.getString(1), 1, Integer::sum);
+                }
+            }
+            orphans.executeUpdate();
+            expireRejected.setLong(1, now - deadLetterRetentionMs);
+            int rejected = expireRejected.executeUpdate();
             db.commit();
-            return n;
+            expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
+            if (rejected > 0) {
+                LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
+            }
+        } catch (SQLException e) {
+            rollback();
+            throw e;
         }
     }
 

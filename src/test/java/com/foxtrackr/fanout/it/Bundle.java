@@ -97,6 +97,23 @@ final class Bundle implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    record CliResult(int exit, byte[] out, String err) {
+        String text() {
+            return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The same jar's command line (java -jar ... dlq ...), against this bundle's data directory. */
+    CliResult cli(String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of(javaBinary(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        command.addAll(List.of("--data-dir", dataDir.toString()));
+        Process cli = new ProcessBuilder(command).directory(workDir.toFile()).start();
+        byte[] out = cli.getInputStream().readAllBytes();
+        String err = new String(cli.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        return new CliResult(cli.waitFor(), out, err);
+    }
+
     Path outbox() {
         return dataDir.resolve("outbox.db");
     }

@@ -1,0 +1,159 @@
+package com.foxtrackr.fanout;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The dead-letter queues, as operators see them: one per sink (deliveries in state 'dead') and one for
+ * rejected input. List, show, replay (back to pending: the sink's normal delivery path takes it) and
+ * purge. Works on the outbox file directly, while the bundle runs or not.
+ */
+public class DeadLetters implements AutoCloseable {
+    /** Which dead letters a command applies to; null fields match everything. */
+    public record Selection(String sink, String deviceId, Instant from, Instant to) {
+        static final Selection ALL = new Selection(null, null, null, null);
+
+        String where(List<Object> parameters) {
+            StringBuilder sql = new StringBuilder(" WHERE d.state = 'dead'");
+            if (sink != null) {
+                sql.append(" AND d.sink = ?");
+                parameters.add(sink);
+            }
+            if (deviceId != null) {
+                sql.append(" AND m.device_id = ?");
+                parameters.add(deviceId);
+            }
+            if (from != null) {
+                sql.append(" AND m.time_ms >= ?");
+                parameters.add(from.toEpochMilli());
+            }
+            if (to != null) {
+                sql.append(" AND m.time_ms < ?");
+                parameters.add(to.toEpochMilli());
+            }
+            return sql.toString();
+        }
+    }
+
+    private final Connection db;
+
+    public DeadLetters(Path outboxFile) throws SQLException {
+        if (!Files.exists(outboxFile)) {
+            throw new SQLException("no outbox at " + outboxFile.toAbsolutePath() + " (set fanout.data-dir)");
+        }
+        db = DriverManager.getConnection("jdbc:sqlite:" + outboxFile);
+        db.createStatement().execute("PRAGMA busy_timeout=10000");
+    }
+
+    /** Counts per sink and reason, rejected input included (as sink "rejected"). */
+    public void list(PrintStream out) throws SQLException {
+        out.printf("%-16s %8s  %-24s  %s%n", "sink", "count", "last", "reason");
+        try (ResultSet rs = db.createStatement().executeQuery("""
+                SELECT sink, count(*), max(last_error_ms), last_error FROM delivery WHERE state = 'dead'
+                GROUP BY sink, last_error
+                UNION ALL
+                SELECT 'rejected', count(*), max(received_ms), reason FROM rejected GROUP BY reason
+                ORDER BY 1, 2 DESC""")) {
+            while (rs.next()) {
+                out.printf("%-16s %8d  %-24s  %s%n", rs.getString(1), rs.getLong(2), Instant.ofEpochMilli(rs.getLong(3)),
+                        rs.getString(4));
+            }
+        }
+    }
+
+    /** The entries of one sink (or "rejected"), newest first, at most limit. */
+    public void entries(PrintStream out, String sink, int limit) throws SQLException {
+        boolean rejected = "rejected".equals(sink);
+        String sql = rejected
+                ? "SELECT id, topic, received_ms, 1, reason, received_ms, reason, received_ms FROM rejected ORDER BY id DESC LIMIT ?"
+                : """
+                SELECT d.message_id, m.topic, m.received_ms, d.attempts, d.first_error, d.first_error_ms, d.last_error,
+                       d.last_error_ms
+                FROM delivery d JOIN message m ON m.id = d.message_id
+                WHERE d.state = 'dead' AND d.sink = ? ORDER BY d.message_id DESC LIMIT ?""";
+        try (PreparedStatement q = db.prepareStatement(sql)) {
+            if (rejected) {
+                q.setInt(1, limit);
+            } else {
+                q.setString(1, sink);
+                q.setInt(2, limit);
+            }
+            try (ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    out.printf("id=%d topic=%s received=%s attempts=%d first-error=\"%s\" at %s last-error=\"%s\" at %s%n",
+                            rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getInt(4),
+                            rs.getString(5), Instant.ofEpochMilli(rs.getLong(6)), rs.getString(7),
+                            Instant.ofEpochMilli(rs.getLong(8)));
+                }
+            }
+        }
+    }
+
+    /** The original payload of one entry, byte for byte; null when there is none. */
+    public byte[] payload(String sink, long id) throws SQLException {
+        String sql = "rejected".equals(sink) ? "SELECT payload FROM rejected WHERE id = ?"
+                : "SELECT m.payload FROM delivery d JOIN message m ON m.id = d.message_id"
+                        + " WHERE d.message_id = ? AND d.sink = ? AND d.state = 'dead'";
+        try (PreparedStatement q = db.prepareStatement(sql)) {
+            q.setLong(1, id);
+            if (!"rejected".equals(sink)) {
+                q.setString(2, sink);
+            }
+            try (ResultSet rs = q.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    /** Makes the selected dead deliveries pending again, with fresh attempts; returns how many. */
+    public int replay(Selection selection) throws SQLException {
+        List<Object> parameters = new ArrayList<>();
+        String where = selection.where(parameters);
+        return update("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_ms = 0 WHERE (message_id, sink) IN"
+                + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
+    }
+
+    /** Deletes the selected dead deliveries, and their messages when no sink still needs them; returns how many. */
+    public int purge(Selection selection) throws SQLException {
+        List<Object> parameters = new ArrayList<>();
+        String where = selection.where(parameters);
+        int n = update("DELETE FROM delivery WHERE (message_id, sink) IN"
+                + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
+        update("DELETE FROM message WHERE NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
+        return n;
+    }
+
+    /** Deletes rejected input received in the window (all of it without one); returns how many. */
+    public int purgeRejected(Instant from, Instant to) throws SQLException {
+        return update("DELETE FROM rejected WHERE received_ms >= ? AND received_ms < ?",
+                List.of(from == null ? Long.MIN_VALUE : from.toEpochMilli(), to == null ? Long.MAX_VALUE : to.toEpochMilli()));
+    }
+
+    private int update(String sql, List<Object> parameters) throws SQLException {
+        try (PreparedStatement statement = db.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.size(); i++) {
+                statement.setObject(i + 1, parameters.get(i));
+            }
+            return statement.executeUpdate();
+        }
+    }
+
+    static String printable(byte[] payload) {
+        return new String(payload, StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
+    }
+
+    @Override
+    public void close() throws SQLException {
+        db.close();
+    }
+}
