@@ -20,6 +20,14 @@ import org.apache.camel.model.RouteTemplateParameterDefinition;
 import org.influxdb.InfluxDB;
 import org.influxdb.InfluxDBFactory;
 import org.slf4j.Logger;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -94,6 +102,7 @@ public class FanoutSetup extends MainListenerSupport {
     private void createSinks(CamelContext context, Settings settings) {
         PartnerCalls partnerCalls = new PartnerCalls(outbox);
         context.getRegistry().bind("partnerCalls", partnerCalls);
+        context.getRegistry().bind("archive", new Archive());
         for (String sink : names(settings, "fanout.sinks")) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
@@ -129,6 +138,13 @@ public class FanoutSetup extends MainListenerSupport {
                     context.getRegistry().bind("sink-" + sink + "-pool",
                             context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency));
                     outbox.addSink(new Sink(sink, filter, retry, error -> false, circuit));
+                }
+                case "s3", "directory" -> {
+                    Archive.checkPrefix(prefix + "prefix", parameters.get("prefix"));
+                    if ("s3".equals(type)) {
+                        context.getRegistry().bind("s3-" + sink, s3Client(settings, prefix, parameters));
+                    }
+                    outbox.addSink(new Sink(sink, filter, untilDelivered, Archive::isPermanent, null));
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
@@ -227,6 +243,31 @@ public class FanoutSetup extends MainListenerSupport {
                 : InfluxDBFactory.connect(url, username, settings.text(prefix + "password", ""), http);
         client.setLogLevel(InfluxDB.LogLevel.NONE);
         return client;
+    }
+
+    private static S3Client s3Client(Settings settings, String prefix, Map<String, String> parameters) {
+        S3ClientBuilder s3 = S3Client.builder()
+                .region(Region.of(parameters.get("region")))
+                .forcePathStyle(Boolean.parseBoolean(parameters.get("path-style")))
+                // S3-compatible stores often refuse the checksums the SDK now adds by default
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+        String endpoint = parameters.get("endpoint");
+        if (endpoint != null && !endpoint.isBlank()) {
+            try {
+                s3.endpointOverride(java.net.URI.create(endpoint));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(prefix + "endpoint", "is not a URL: " + endpoint);
+            }
+        }
+        var keyId = settings.optional(prefix + "access-key-id");
+        if (keyId.isPresent()) {
+            s3.credentialsProvider(StaticCredentialsProvider.create(
+                    AwsBasicCredentials.create(keyId.get(), settings.text(prefix + "secret-access-key"))));
+        } else {
+            s3.credentialsProvider(DefaultCredentialsProvider.builder().build());
+        }
+        return s3.build();
     }
 
     @Override

@@ -77,6 +77,7 @@ public class Outbox implements AutoCloseable {
                       first_error_ms INTEGER,
                       last_error TEXT,
                       last_error_ms INTEGER,
+                      batch INTEGER,
                       PRIMARY KEY (message_id, sink)) WITHOUT ROWID""");
             s.execute("CREATE INDEX IF NOT EXISTS delivery_due ON delivery (sink, state, next_attempt_ms, message_id)");
             s.execute("""
@@ -190,15 +191,68 @@ public class Outbox implements AutoCloseable {
         if (!sink.mayDeliver(now)) {
             return Batch.EMPTY;
         }
-        int limit = sink.oneAtATime() ? 1 : max;
+        List<Batch.Item> items = select(sinkName, "d.next_attempt_ms <= ?", now, sink.oneAtATime() ? 1 : max);
+        if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
+            sink.stopIsolating();
+            return claim(sinkName, max);
+        }
+        return new Batch(items, items.size() == max);
+    }
+
+    /**
+     * Archive sink: the unfinished batch if there is one (the same deliveries, so the same object names, as
+     * the attempt that failed or was cut short by a crash), else a new batch once it is full or its oldest
+     * delivery has waited maxAgeMs. The batch's id is kept with its deliveries until they are delivered.
+     */
+    public synchronized Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
+        Sink sink = sinks.get(sinkName);
+        long now = System.currentTimeMillis();
+        if (!sink.mayDeliver(now)) {
+            return Batch.EMPTY;
+        }
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT min(batch) FROM delivery WHERE sink = ? AND state = 'pending' AND batch IS NOT NULL")) {
+            q.setString(1, sinkName);
+            long unfinished;
+            try (ResultSet rs = q.executeQuery()) {
+                rs.next();
+                unfinished = rs.getLong(1);
+            }
+            db.commit();
+            if (unfinished != 0) {
+                return new Batch(unfinished, select(sinkName, "d.batch = ?", unfinished, Integer.MAX_VALUE), false);
+            }
+        }
+        Batch due = claim(sinkName, max);
+        if (due.isEmpty() || !due.full() && !sink.isolating() && now - due.items().get(0).receivedMs() < maxAgeMs) {
+            return Batch.EMPTY;
+        }
+        long id = due.items().get(0).messageId();
+        try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
+            for (Batch.Item item : due.items()) {
+                assign.setLong(1, id);
+                assign.setLong(2, item.messageId());
+                assign.setString(3, sinkName);
+                assign.addBatch();
+            }
+            assign.executeBatch();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        return new Batch(id, due.items(), due.full());
+    }
+
+    private List<Batch.Item> select(String sinkName, String condition, long value, int limit) throws SQLException {
         List<Batch.Item> items = new ArrayList<>();
         try (PreparedStatement q = db.prepareStatement("""
                 SELECT d.message_id, m.key, m.kind, m.topic, m.time_ms, m.payload, d.attempts, m.received_ms
                 FROM delivery d JOIN message m ON m.id = d.message_id
-                WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_ms <= ?
-                ORDER BY d.next_attempt_ms, d.message_id LIMIT ?""")) {
+                WHERE d.sink = ? AND d.state = 'pending' AND %s
+                ORDER BY d.next_attempt_ms, d.message_id LIMIT ?""".formatted(condition))) {
             q.setString(1, sinkName);
-            q.setLong(2, now);
+            q.setLong(2, value);
             q.setInt(3, limit);
             try (ResultSet rs = q.executeQuery()) {
                 while (rs.next()) {
@@ -209,11 +263,7 @@ public class Outbox implements AutoCloseable {
         } finally {
             db.commit();
         }
-        if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
-            sink.stopIsolating();
-            return claim(sinkName, max);
-        }
-        return new Batch(items, items.size() == max);
+        return items;
     }
 
     /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
@@ -252,7 +302,7 @@ public class Outbox implements AutoCloseable {
         try (PreparedStatement update = db.prepareStatement("""
                 UPDATE delivery SET attempts = attempts + 1, state = ?,
                   first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
-                  last_error = ?, last_error_ms = ?
+                  last_error = ?, last_error_ms = ?, batch = CASE WHEN ? THEN NULL ELSE batch END
                 WHERE message_id = ? AND sink = ?""")) {
             for (Batch.Item item : batch.items()) {
                 update.setString(1, dead ? "dead" : "pending");
@@ -260,8 +310,10 @@ public class Outbox implements AutoCloseable {
                 update.setLong(3, now);
                 update.setString(4, reason);
                 update.setLong(5, now);
-                update.setLong(6, item.messageId());
-                update.setString(7, sinkName);
+                // items that are isolated one by one leave their batch: each becomes a batch of its own
+                update.setBoolean(6, permanent);
+                update.setLong(7, item.messageId());
+                update.setString(8, sinkName);
                 update.addBatch();
             }
             update.executeBatch();

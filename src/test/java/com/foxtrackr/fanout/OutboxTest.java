@@ -1,0 +1,111 @@
+package com.foxtrackr.fanout;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The outbox's bookkeeping on a real SQLite file: repeats, archive batches that survive failures and restarts. */
+class OutboxTest {
+    static final long HOUR = 3_600_000;
+    Path file;
+    Outbox outbox;
+
+    @BeforeEach
+    void open() throws Exception {
+        file = Files.createTempDirectory("outbox").resolve("outbox.db");
+        outbox = reopen();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        outbox.close();
+    }
+
+    Outbox reopen() throws Exception {
+        Outbox o = new Outbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
+        o.addSink(new Sink("archive", SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                Archive::isPermanent, null));
+        return o;
+    }
+
+    void store(int i) throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty("payload", ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8));
+        exchange.getMessage().setHeader(MessageValidator.KIND, "other");
+        exchange.getMessage().setHeader(MessageValidator.MESSAGE_TYPE, 7L);
+        exchange.getMessage().setHeader(MessageValidator.DEVICE_ID, "d");
+        exchange.getMessage().setHeader(MessageValidator.TIME_MS, 1L);
+        exchange.getMessage().setHeader(MessageValidator.TOPIC, "foxtrackr/g/V3.0/x");
+        outbox.store(exchange);
+    }
+
+    @Test
+    void should_store_a_repeated_payload_once() throws Exception {
+        store(1);
+        store(1);
+        assertEquals(1, outbox.pending("archive"));
+    }
+
+    @Test
+    void should_wait_for_a_full_batch_or_its_max_age() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            store(i);
+        }
+        assertTrue(outbox.claimArchive("archive", 10, HOUR).isEmpty(), "not full, not old: wait");
+        assertEquals(5, outbox.claimArchive("archive", 5, HOUR).size(), "full");
+    }
+
+    // A failed or interrupted batch comes back with the same id and the same deliveries, so the same objects.
+    @Test
+    void should_give_back_the_same_batch_after_a_failure_and_after_a_restart() throws Exception {
+        for (int i = 0; i < 8; i++) {
+            store(i);
+        }
+        Batch first = outbox.claimArchive("archive", 5, HOUR);
+        store(100);
+        outbox.failed("archive", first, new java.io.IOException("store unreachable"));
+        outbox.close();
+        outbox = reopen();
+        Batch again = outbox.claimArchive("archive", 5, HOUR);
+        assertEquals(first.id(), again.id());
+        assertEquals(ids(first), ids(again));
+        outbox.delivered("archive", again);
+        assertEquals(4, outbox.pending("archive"));
+    }
+
+    // An item the archive cannot store fails its batch; the items are then taken one by one and only it is dead.
+    @Test
+    void should_isolate_the_item_an_archive_refuses() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            store(i);
+        }
+        Batch batch = outbox.claimArchive("archive", 4, HOUR);
+        outbox.failed("archive", batch, new Archive.UnarchivableException("line break"));
+        for (int i = 0; i < 4; i++) {
+            Batch single = outbox.claimArchive("archive", 4, HOUR);
+            assertEquals(1, single.size());
+            if (single.items().get(0).messageId() == batch.items().get(2).messageId()) {
+                outbox.failed("archive", single, new Archive.UnarchivableException("line break"));
+            } else {
+                outbox.delivered("archive", single);
+            }
+        }
+        assertEquals(0, outbox.pending("archive"));
+        assertTrue(outbox.claimArchive("archive", 4, 0).isEmpty());
+    }
+
+    static List<Long> ids(Batch batch) {
+        return batch.items().stream().map(Batch.Item::messageId).toList();
+    }
+}

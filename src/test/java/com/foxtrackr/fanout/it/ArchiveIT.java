@@ -1,0 +1,124 @@
+package com.foxtrackr.fanout.it;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The S3 archive (against S3Proxy) and the directory archive: every raw payload exactly once. */
+class ArchiveIT {
+    static final String KEY = "foxtrackr/raw/\\d{4}/\\d{2}/\\d{2}/\\d{2}/%s-\\d+\\.ndjson\\.gz";
+    Mosquitto broker;
+    Influx influx;
+    S3Proxy s3;
+    Path directory;
+
+    @BeforeEach
+    void startServices() throws Exception {
+        broker = new Mosquitto().start();
+        influx = new Influx().start().createDatabase("foxtrackr");
+        s3 = new S3Proxy().start().createBucket("fleet-archive");
+        directory = Files.createTempDirectory("archive");
+    }
+
+    @AfterEach
+    void stopServices() {
+        s3.close();
+        broker.close();
+        influx.close();
+    }
+
+    Bundle bundle() {
+        return new Bundle(broker, influx)
+                .with("FANOUT_SINKS", "influx,s3,local")
+                .with("FANOUT_SINK_S3_TYPE", "s3")
+                .with("FANOUT_SINK_S3_BUCKET", "fleet-archive")
+                .with("FANOUT_SINK_S3_PREFIX", "foxtrackr/raw")
+                .with("FANOUT_SINK_S3_ENDPOINT", s3.url())
+                .with("FANOUT_SINK_S3_PATH_STYLE", "true")
+                .with("FANOUT_SINK_S3_ACCESS_KEY_ID", S3Proxy.KEY_ID)
+                .with("FANOUT_SINK_S3_SECRET_ACCESS_KEY", S3Proxy.SECRET)
+                .with("FANOUT_SINK_S3_BATCH_SIZE", "150")
+                .with("FANOUT_SINK_S3_MAX_AGE_MS", "500")
+                .with("FANOUT_SINK_S3_LINGER_MS", "100")
+                .with("FANOUT_SINK_LOCAL_TYPE", "directory")
+                .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
+                .with("FANOUT_SINK_LOCAL_PREFIX", "foxtrackr/raw")
+                .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "150")
+                .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
+                .with("FANOUT_SINK_LOCAL_LINGER_MS", "100");
+    }
+
+    // Every kind, hostile device ids included, over several hours; the bundle is killed once in the middle.
+    // Both archives end with every payload exactly once, byte for byte, under keys of the fixed layout; a
+    // payload with a line break goes to each archive's dead-letter queue, and still to InfluxDB.
+    @Test
+    void should_archive_every_payload_exactly_once_across_a_kill() throws Exception {
+        List<String> published = new ArrayList<>();
+        for (int i = 0; i < 1200; i++) {
+            String device = i % 100 == 0 ? "../../etc/passwd" : i % 100 == 1 ? "a/b\u00e9 ,=x" : "dev-" + (i % 40);
+            long time = Messages.T0 + i * 60_000L;
+            published.add(i % 3 == 0 ? Messages.position(device, time) : i % 3 == 1 ? Messages.battery(device, time, i % 100)
+                    : Messages.temperature(device, time, 20.5));
+        }
+        String multiLine = Messages.battery("dev-ml", Messages.T0, 5).replace(",\"version\"", ",\n\"version\"");
+        try (Bundle bundle = bundle().start(); Publisher publisher = new Publisher(broker)) {
+            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
+                try {
+                    for (String payload : published) {
+                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
+                    }
+                    publisher.publish("foxtrackr/grp-a/V3.0/bat", multiLine);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(60)).until(() -> s3.keys("fleet-archive").size() >= 2);
+            bundle.kill();
+            publishing.get();
+            bundle.start();
+            await().atMost(Duration.ofSeconds(90)).until(() ->
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
+            assertEquals(2, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'dead'"
+                    + " AND sink IN ('s3', 'local') AND last_error LIKE '%contains a line break%'"));
+        }
+        assertExactlyOnce(published, s3.payloads("fleet-archive"), "S3");
+        for (String key : s3.keys("fleet-archive")) {
+            assertTrue(key.matches(String.format(KEY, "s3")), key);
+        }
+        List<byte[]> local = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                assertTrue(directory.relativize(file).toString().matches(String.format(KEY, "local")), file.toString());
+                local.addAll(S3Proxy.lines(Files.readAllBytes(file)));
+            }
+        }
+        assertExactlyOnce(published, local, "directory");
+        assertEquals(1, influx.count("foxtrackr", "battery", "level") - published.stream().filter(p -> p.contains("\"battery\"")).count());
+    }
+
+    static void assertExactlyOnce(List<String> expected, List<byte[]> archived, String where) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (byte[] payload : archived) {
+            counts.merge(new String(payload, StandardCharsets.UTF_8), 1, Integer::sum);
+        }
+        for (String payload : expected) {
+            assertEquals(1, counts.getOrDefault(payload, 0), where + " holds it once: " + payload);
+        }
+        assertEquals(expected.size(), archived.size(), where + " holds nothing else");
+    }
+}

@@ -1,0 +1,110 @@
+package com.foxtrackr.fanout.it;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** A real S3-compatible server (S3Proxy, its own process) on a free loopback port, keeping objects in memory. */
+final class S3Proxy implements AutoCloseable {
+    static final String KEY_ID = "test-key-id";
+    static final String SECRET = "test-secret-access-key";
+    final int port = Services.freePort();
+    private final Path dir = Services.tempDir("s3proxy");
+    private Process process;
+    private S3Client client;
+
+    S3Proxy start() {
+        Path jar = Path.of(System.getProperty("s3proxy.jar", "target/test-servers/s3proxy.jar"));
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException("S3Proxy is missing at " + jar + ": mvn verify copies it there");
+        }
+        try {
+            Files.writeString(dir.resolve("s3proxy.conf"), String.join("\n",
+                    "s3proxy.endpoint=http://127.0.0.1:" + port,
+                    "s3proxy.authorization=aws-v2-or-v4",
+                    "s3proxy.identity=" + KEY_ID,
+                    "s3proxy.credential=" + SECRET,
+                    "jclouds.provider=transient",
+                    "jclouds.identity=" + KEY_ID,
+                    "jclouds.credential=" + SECRET,
+                    ""));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Path log = dir.resolve("s3proxy.log");
+        process = Services.start(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-jar", jar.toAbsolutePath().toString(), "--properties", dir.resolve("s3proxy.conf").toString()), dir, log);
+        Services.awaitListening(port, process, log);
+        client = S3Client.builder().endpointOverride(URI.create(url())).region(Region.US_EAST_1).forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY_ID, SECRET))).build();
+        return this;
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    S3Proxy createBucket(String bucket) {
+        client.createBucket(b -> b.bucket(bucket));
+        return this;
+    }
+
+    List<String> keys(String bucket) {
+        return client.listObjectsV2Paginator(b -> b.bucket(bucket)).contents().stream().map(S3Object::key).toList();
+    }
+
+    /** Every payload of every object in the bucket, one per line, as bytes. */
+    List<byte[]> payloads(String bucket) throws IOException {
+        List<byte[]> payloads = new ArrayList<>();
+        for (String key : keys(bucket)) {
+            try (InputStream in = client.getObject(b -> b.bucket(bucket).key(key))) {
+                payloads.addAll(lines(in.readAllBytes()));
+            }
+        }
+        return payloads;
+    }
+
+    /** The lines of a gzip object: the payloads it holds, byte for byte. */
+    static List<byte[]> lines(byte[] gzip) throws IOException {
+        byte[] content;
+        try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(gzip))) {
+            content = in.readAllBytes();
+        }
+        List<byte[]> lines = new ArrayList<>();
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (byte b : content) {
+            if (b == '\n') {
+                lines.add(line.toByteArray());
+                line.reset();
+            } else {
+                line.write(b);
+            }
+        }
+        if (line.size() > 0) {
+            throw new IllegalStateException("the object does not end with a line break");
+        }
+        return lines;
+    }
+
+    @Override
+    public void close() {
+        if (client != null) {
+            client.close();
+        }
+        Services.stop(process);
+    }
+}
