@@ -5,8 +5,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -49,8 +47,20 @@ public final class DeadLetterCommand {
             Path outbox = dataDir(options.remove("data-dir")).resolve("outbox.db");
             try (DeadLetters dlq = new DeadLetters(outbox)) {
                 switch (words.get(0)) {
-                    case "list" -> dlq.list(out);
-                    case "show" -> dlq.entries(out, word(words, 1, "a sink name"), Integer.parseInt(options.getOrDefault("limit", "20")));
+                    case "list" -> {
+                        out.printf("%-16s %8s  %-24s  %s%n", "sink", "count", "last", "reason");
+                        for (DeadLetters.Count c : dlq.counts()) {
+                            out.printf("%-16s %8d  %-24s  %s%n", c.sink(), c.count(), c.last(), c.reason());
+                        }
+                    }
+                    case "show" -> {
+                        for (DeadLetters.Entry e : dlq.entries(word(words, 1, "a sink name"),
+                                Integer.parseInt(options.getOrDefault("limit", "20")))) {
+                            out.printf("id=%d topic=%s received=%s attempts=%d first-error=\"%s\" at %s last-error=\"%s\" at %s%n",
+                                    e.id(), e.topic(), e.received(), e.attempts(), e.firstError(), e.firstErrorAt(),
+                                    e.lastError(), e.lastErrorAt());
+                        }
+                    }
                     case "payload" -> {
                         byte[] payload = dlq.payload(word(words, 1, "a sink name"), Long.parseLong(word(words, 2, "an id")));
                         if (payload == null) {
@@ -61,9 +71,8 @@ public final class DeadLetterCommand {
                         out.flush();
                     }
                     case "replay" -> out.println("replayed " + dlq.replay(selection(options)));
-                    case "purge" -> out.println("purged " + ("rejected".equals(options.get("sink"))
-                            ? dlq.purgeRejected(time(options, "from"), time(options, "to"))
-                            : dlq.purge(selection(options))));
+                    case "purge" -> out.println("purged " + dlq.purge(options.get("sink"), options.get("device"),
+                            options.get("from"), options.get("to")));
                     default -> throw new IllegalArgumentException("unknown command '" + words.get(0) + "'");
                 }
             }
@@ -85,16 +94,7 @@ public final class DeadLetterCommand {
     }
 
     private static DeadLetters.Selection selection(Map<String, String> options) {
-        return new DeadLetters.Selection(options.get("sink"), options.get("device"), time(options, "from"), time(options, "to"));
-    }
-
-    private static Instant time(Map<String, String> options, String name) {
-        String value = options.get(name);
-        try {
-            return value == null ? null : Instant.parse(value);
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("--" + name + " takes an ISO-8601 time such as 2026-11-26T10:00:00Z, not " + value);
-        }
+        return DeadLetters.Selection.of(options.get("sink"), options.get("device"), options.get("from"), options.get("to"));
     }
 
     /** The data directory as the bundle sees it: the environment over ./application.properties over "data". */

@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout;
 
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -10,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,7 +20,18 @@ import java.util.List;
 public class DeadLetters implements AutoCloseable {
     /** Which dead letters a command applies to; null fields match everything. */
     public record Selection(String sink, String deviceId, Instant from, Instant to) {
-        static final Selection ALL = new Selection(null, null, null, null);
+        /** From the words of an operator (command line or HTTP query); times are ISO-8601. */
+        public static Selection of(String sink, String deviceId, String from, String to) {
+            return new Selection(sink, deviceId, time("from", from), time("to", to));
+        }
+
+        private static Instant time(String name, String value) {
+            try {
+                return value == null || value.isBlank() ? null : Instant.parse(value);
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException(name + " takes an ISO-8601 time such as 2026-11-26T10:00:00Z, not " + value);
+            }
+        }
 
         String where(List<Object> parameters) {
             StringBuilder sql = new StringBuilder(" WHERE d.state = 'dead'");
@@ -55,24 +65,31 @@ public class DeadLetters implements AutoCloseable {
         db.createStatement().execute("PRAGMA busy_timeout=10000");
     }
 
+    public record Count(String sink, String reason, long count, String last) {
+    }
+
+    public record Entry(long id, String topic, String received, int attempts, String firstError, String firstErrorAt,
+            String lastError, String lastErrorAt) {
+    }
+
     /** Counts per sink and reason, rejected input included (as sink "rejected"). */
-    public void list(PrintStream out) throws SQLException {
-        out.printf("%-16s %8s  %-24s  %s%n", "sink", "count", "last", "reason");
+    public synchronized List<Count> counts() throws SQLException {
+        List<Count> counts = new ArrayList<>();
         try (ResultSet rs = db.createStatement().executeQuery("""
-                SELECT sink, count(*), max(last_error_ms), last_error FROM delivery WHERE state = 'dead'
+                SELECT sink, last_error, count(*), max(last_error_ms) FROM delivery WHERE state = 'dead'
                 GROUP BY sink, last_error
                 UNION ALL
-                SELECT 'rejected', count(*), max(received_ms), reason FROM rejected GROUP BY reason
-                ORDER BY 1, 2 DESC""")) {
+                SELECT 'rejected', reason, count(*), max(received_ms) FROM rejected GROUP BY reason
+                ORDER BY 1, 3 DESC""")) {
             while (rs.next()) {
-                out.printf("%-16s %8d  %-24s  %s%n", rs.getString(1), rs.getLong(2), Instant.ofEpochMilli(rs.getLong(3)),
-                        rs.getString(4));
+                counts.add(new Count(rs.getString(1), rs.getString(2), rs.getLong(3), time(rs.getLong(4))));
             }
         }
+        return counts;
     }
 
     /** The entries of one sink (or "rejected"), newest first, at most limit. */
-    public void entries(PrintStream out, String sink, int limit) throws SQLException {
+    public synchronized List<Entry> entries(String sink, int limit) throws SQLException {
         boolean rejected = "rejected".equals(sink);
         String sql = rejected
                 ? "SELECT id, topic, received_ms, 1, reason, received_ms, reason, received_ms FROM rejected ORDER BY id DESC LIMIT ?"
@@ -81,6 +98,7 @@ public class DeadLetters implements AutoCloseable {
                        d.last_error_ms
                 FROM delivery d JOIN message m ON m.id = d.message_id
                 WHERE d.state = 'dead' AND d.sink = ? ORDER BY d.message_id DESC LIMIT ?""";
+        List<Entry> entries = new ArrayList<>();
         try (PreparedStatement q = db.prepareStatement(sql)) {
             if (rejected) {
                 q.setInt(1, limit);
@@ -90,17 +108,38 @@ public class DeadLetters implements AutoCloseable {
             }
             try (ResultSet rs = q.executeQuery()) {
                 while (rs.next()) {
-                    out.printf("id=%d topic=%s received=%s attempts=%d first-error=\"%s\" at %s last-error=\"%s\" at %s%n",
-                            rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getInt(4),
-                            rs.getString(5), Instant.ofEpochMilli(rs.getLong(6)), rs.getString(7),
-                            Instant.ofEpochMilli(rs.getLong(8)));
+                    entries.add(new Entry(rs.getLong(1), rs.getString(2), time(rs.getLong(3)), rs.getInt(4), rs.getString(5),
+                            time(rs.getLong(6)), rs.getString(7), time(rs.getLong(8))));
                 }
             }
         }
+        return entries;
+    }
+
+    // The HTTP API's words: query parameters as strings, answers as small JSON objects.
+
+    public List<Entry> newest(String sink, String limit) throws SQLException {
+        try {
+            return entries(sink, limit == null ? 20 : Integer.parseInt(limit));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("limit takes a whole number, not " + limit);
+        }
+    }
+
+    public java.util.Map<String, Integer> replay(String sink, String deviceId, String from, String to) throws SQLException {
+        return java.util.Map.of("replayed", replay(Selection.of(sink, deviceId, from, to)));
+    }
+
+    public java.util.Map<String, Integer> purgeAnswer(String sink, String deviceId, String from, String to) throws SQLException {
+        return java.util.Map.of("purged", purge(sink, deviceId, from, to));
+    }
+
+    private static String time(long ms) {
+        return Instant.ofEpochMilli(ms).toString();
     }
 
     /** The original payload of one entry, byte for byte; null when there is none. */
-    public byte[] payload(String sink, long id) throws SQLException {
+    public synchronized byte[] payload(String sink, long id) throws SQLException {
         String sql = "rejected".equals(sink) ? "SELECT payload FROM rejected WHERE id = ?"
                 : "SELECT m.payload FROM delivery d JOIN message m ON m.id = d.message_id"
                         + " WHERE d.message_id = ? AND d.sink = ? AND d.state = 'dead'";
@@ -116,7 +155,7 @@ public class DeadLetters implements AutoCloseable {
     }
 
     /** Makes the selected dead deliveries pending again, with fresh attempts; returns how many. */
-    public int replay(Selection selection) throws SQLException {
+    public synchronized int replay(Selection selection) throws SQLException {
         List<Object> parameters = new ArrayList<>();
         String where = selection.where(parameters);
         return update("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_ms = 0 WHERE (message_id, sink) IN"
@@ -124,7 +163,7 @@ public class DeadLetters implements AutoCloseable {
     }
 
     /** Deletes the selected dead deliveries, and their messages when no sink still needs them; returns how many. */
-    public int purge(Selection selection) throws SQLException {
+    public synchronized int purge(Selection selection) throws SQLException {
         List<Object> parameters = new ArrayList<>();
         String where = selection.where(parameters);
         int n = update("DELETE FROM delivery WHERE (message_id, sink) IN"
@@ -133,8 +172,14 @@ public class DeadLetters implements AutoCloseable {
         return n;
     }
 
+    /** Purges a sink's dead letters, or with sink "rejected" the rejected input received in the window. */
+    public synchronized int purge(String sink, String deviceId, String from, String to) throws SQLException {
+        Selection selection = Selection.of(sink, deviceId, from, to);
+        return "rejected".equals(sink) ? purgeRejected(selection.from(), selection.to()) : purge(selection);
+    }
+
     /** Deletes rejected input received in the window (all of it without one); returns how many. */
-    public int purgeRejected(Instant from, Instant to) throws SQLException {
+    private int purgeRejected(Instant from, Instant to) throws SQLException {
         return update("DELETE FROM rejected WHERE received_ms >= ? AND received_ms < ?",
                 List.of(from == null ? Long.MIN_VALUE : from.toEpochMilli(), to == null ? Long.MAX_VALUE : to.toEpochMilli()));
     }
@@ -146,10 +191,6 @@ public class DeadLetters implements AutoCloseable {
             }
             return statement.executeUpdate();
         }
-    }
-
-    static String printable(byte[] payload) {
-        return new String(payload, StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
     }
 
     @Override

@@ -71,6 +71,11 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }
         context.getRegistry().bind("outbox", outbox);
+        try {
+            context.getRegistry().bind("deadLetters", new DeadLetters(dataDir.resolve("outbox.db")));
+        } catch (java.sql.SQLException e) {
+            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
+        }
         context.getRegistry().bind("paho", new MqttSourceComponent());
 
         createSources(context, settings);

@@ -18,6 +18,7 @@ final class Bundle implements AutoCloseable {
 
     final Path dataDir = Services.tempDir("fanout-data");
     final Map<String, String> env = new HashMap<>();
+    final int httpPort = Services.freePort();
     private final Path workDir;
     private Path log;
     private Process process;
@@ -31,6 +32,7 @@ final class Bundle implements AutoCloseable {
     Bundle(Path workDir, Mosquitto broker, Influx influx) {
         this.workDir = workDir;
         env.put("FANOUT_DATA_DIR", dataDir.toString());
+        env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
         env.put("FANOUT_MQTT_URL", broker.url());
         env.put("FANOUT_SOURCE_FLEET_CLIENT_ID", "id-test-01");
         env.put("FANOUT_SINK_INFLUX_URL", influx.url());
