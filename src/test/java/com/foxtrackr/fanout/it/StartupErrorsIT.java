@@ -26,6 +26,28 @@ class StartupErrorsIT {
         influx.close();
     }
 
+    // A partner sink is properties alone, so its mistakes are caught the same way.
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        "FANOUT_SINK_ACME_URL             |             | fanout.sink.acme.url is required",
+        "FANOUT_SINK_ACME_CONCURRENCY     | many        | fanout.sink.acme.concurrency must be a whole number, not 'many'",
+        "FANOUT_SINK_ACME_HEADERS         | X-Fleet     | fanout.sink.acme.headers has 'X-Fleet': write Name: value",
+        "FANOUT_SINK_ACME_BEARER_TOKEN    | a\u0001b    | fanout.sink.acme.bearer-token contains a control character",
+        "FANOUT_SINK_ACME_TYPE            | s3          | fanout.sink.acme.bucket is required",
+    })
+    void should_refuse_a_partner_sink_with_a_mistake(String variable, String value, String message) throws Exception {
+        Bundle bundle = new Bundle(broker, influx)
+                .with("FANOUT_SINKS", "influx,acme")
+                .with("FANOUT_SINK_ACME_TYPE", "http")
+                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:9/x")
+                .with(variable, value == null ? "" : value.replace("\\u0001", "\u0001"));
+        bundle.launch();
+        int exit = bundle.awaitExit();
+        String output = bundle.output();
+        assertEquals(2, exit, output);
+        assertTrue(output.contains("ERROR Configuration error: " + message), output);
+    }
+
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
         "FANOUT_SOURCE_FLEET_CLIENT_ID    | acme-1      | fanout.source.fleet.client-id is 'acme-1', but the vendor requires id-<given>-<nn>",
@@ -35,6 +57,7 @@ class StartupErrorsIT {
         "FANOUT_SINKS                     | influx,Bad! | fanout.sinks has the name 'Bad!'",
         "FANOUT_MQTT_QOS                  | 3           | fanout.mqtt.qos must be between 0 and 2, not 3",
         "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
+        "FANOUT_SINK_INFLUX_TOPICS        | foxtrackr/#/x | fanout.sink.influx.topics has 'foxtrackr/#/x', which is not an MQTT topic filter",
     })
     void should_refuse_to_start_and_name_the_property(String variable, String value, String message) throws Exception {
         Bundle bundle = new Bundle(broker, influx).with(variable, value);
