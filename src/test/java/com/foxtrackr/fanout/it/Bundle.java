@@ -89,6 +89,10 @@ final class Bundle implements AutoCloseable {
         return process.exitValue();
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     /** A graceful stop, as an operator's Ctrl-C or systemd stop. */
     void stop() {
         Services.stop(process);

@@ -1,0 +1,213 @@
+package com.foxtrackr.fanout.it;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import com.sun.net.httpserver.HttpServer;
+import org.eclipse.paho.client.mqttv3.MqttCallback;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The backlog-drain benchmark (bin/bench): N messages queue in Mosquitto's persistent session while the
+ * bundle is down; then the built jar drains them into InfluxDB, an S3 archive (S3Proxy) and a partner
+ * (an HTTP server that counts). Beside it, a bare Paho subscriber drains the same backlog and does nothing:
+ * the limit. At QoS 2 and 1, on the same machine, in the same run. It fails if a count is off.
+ */
+class DrainBenchmark {
+    static final int N = Integer.getInteger("bench.messages", 100_000);
+    static final Path RESULTS = Path.of("target", "bench-results.txt");
+
+    record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages) {
+        double rate() {
+            return N / seconds;
+        }
+    }
+
+    @Test
+    void drain_a_backlog() throws Exception {
+        List<Run> runs = new ArrayList<>();
+        for (int qos : new int[] {2, 1}) {
+            runs.add(bare(qos));
+            runs.add(bundle(qos));
+        }
+        StringBuilder report = new StringBuilder(String.format(Locale.ROOT,
+                "backlog of %,d messages, %d cores, %s%n%-8s %4s %10s %12s %10s %14s %14s%n", N,
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"),
+                "drain", "qos", "seconds", "messages/s", "peak RSS", "outbox peak", "outbox after"));
+        for (Run run : runs) {
+            report.append(String.format(Locale.ROOT, "%-8s %4d %10.1f %12.0f %9dM %13dM %13dM  %s%n", run.what(), run.qos(),
+                    run.seconds(), run.rate(), run.peakRssKb() / 1024, run.outboxPeakKb() / 1024, run.outboxAfterKb() / 1024,
+                    run.stages()));
+        }
+        for (int i = 0; i < runs.size(); i += 2) {
+            report.append(String.format(Locale.ROOT, "QoS %d: the bundle drains at %.2fx the bare subscriber's rate%n",
+                    runs.get(i).qos(), runs.get(i + 1).rate() / runs.get(i).rate()));
+        }
+        System.out.print(report);
+        Files.writeString(RESULTS, report);
+    }
+
+    /** A subscriber that only counts: connect once to create the session, publish while it is away, drain. */
+    Run bare(int qos) throws Exception {
+        try (Mosquitto broker = new Mosquitto().start()) {
+            String clientId = "id-bare-0" + qos;
+            MqttConnectOptions options = new MqttConnectOptions();
+            options.setCleanSession(false);
+            options.setMaxInflight(1000);
+            MqttClient client = new MqttClient(broker.url(), clientId, new MemoryPersistence());
+            client.connect(options);
+            client.subscribe("foxtrackr/#", qos);
+            client.disconnect();
+            publish(broker, qos);
+            CountDownLatch all = new CountDownLatch(N);
+            client.setCallback(new MqttCallback() {
+                public void connectionLost(Throwable cause) {
+                }
+
+                public void messageArrived(String topic, MqttMessage message) {
+                    all.countDown();
+                }
+
+                public void deliveryComplete(IMqttDeliveryToken token) {
+                }
+            });
+            long start = System.nanoTime();
+            client.connect(options);
+            if (!all.await(30, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("the bare subscriber did not get every message");
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            client.disconnect();
+            client.close();
+            return new Run("bare", qos, seconds, 0, 0, 0, "");
+        }
+    }
+
+    /** The built jar with InfluxDB, an S3 archive and a partner; the clock stops when every sink has every message. */
+    Run bundle(int qos) throws Exception {
+        AtomicLong partnerRequests = new AtomicLong();
+        HttpServer partner = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
+        partner.setExecutor(Executors.newFixedThreadPool(8));
+        partner.createContext("/ingest", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            partnerRequests.incrementAndGet();
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        partner.start();
+        try (Mosquitto broker = new Mosquitto().start();
+             Influx influx = new Influx().start().createDatabase("foxtrackr");
+             S3Proxy s3 = new S3Proxy().start().createBucket("archive")) {
+            Bundle bundle = new Bundle(broker, influx)
+                    .with("FANOUT_MQTT_QOS", String.valueOf(qos))
+                    .with("FANOUT_SINKS", "influx,archive,partner")
+                    .with("FANOUT_SINK_INFLUX_LINGER_MS", "200")
+                    .with("FANOUT_SINK_ARCHIVE_TYPE", "s3")
+                    .with("FANOUT_SINK_ARCHIVE_BUCKET", "archive")
+                    .with("FANOUT_SINK_ARCHIVE_ENDPOINT", s3.url())
+                    .with("FANOUT_SINK_ARCHIVE_PATH_STYLE", "true")
+                    .with("FANOUT_SINK_ARCHIVE_ACCESS_KEY_ID", S3Proxy.KEY_ID)
+                    .with("FANOUT_SINK_ARCHIVE_SECRET_ACCESS_KEY", S3Proxy.SECRET)
+                    .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
+                    .with("FANOUT_SINK_PARTNER_TYPE", "http")
+                    .with("FANOUT_SINK_PARTNER_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
+                    .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
+                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500");
+            bundle.start();
+            bundle.stop();
+            publish(broker, qos);
+
+            long start = System.nanoTime();
+            bundle.start();
+            long pid = bundle.pid();
+            long[] outboxPeak = {0};
+            java.util.Map<String, Double> doneAt = new java.util.TreeMap<>();
+            await().atMost(Duration.ofMinutes(60)).pollInterval(Duration.ofMillis(250)).until(() -> {
+                outboxPeak[0] = Math.max(outboxPeak[0], du(bundle.dataDir));
+                double now = (System.nanoTime() - start) / 1e9;
+                boolean ingested = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == N;
+                if (ingested) {
+                    doneAt.putIfAbsent("ingest", now);
+                    for (String sink : List.of("influx", "archive", "partner")) {
+                        if (OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = '" + sink + "'") == 0) {
+                            doneAt.putIfAbsent(sink, now);
+                        }
+                    }
+                }
+                return partnerRequests.get() >= N && doneAt.size() == 4;
+            });
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long rss = peakRssKb(pid);
+            long after = du(bundle.dataDir);
+            bundle.stop();
+            partner.stop(0);
+
+            assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
+                    "every point in InfluxDB, once");
+            assertEquals(N, s3.payloads("archive").size(), "every payload in the archive, once");
+            assertEquals(N, partnerRequests.get(), "every message at the partner, once");
+            StringBuilder stages = new StringBuilder();
+            doneAt.forEach((stage, at) -> stages.append(String.format(Locale.ROOT, " %s %.1fs", stage, at)));
+            return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages);
+        } finally {
+            partner.stop(0);
+        }
+    }
+
+    /** N distinct messages, battery and temperature over 1,000 devices, published with mosquitto_pub. */
+    static void publish(Mosquitto broker, int qos) throws Exception {
+        Path lines = Files.createTempFile("backlog", ".ndjson");
+        try (var out = Files.newBufferedWriter(lines)) {
+            for (int i = 0; i < N; i++) {
+                String device = "dev-" + (i % 1000);
+                long time = Messages.T0 + (long) i * 1000;
+                out.write(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
+                out.write('\n');
+            }
+        }
+        Process pub = new ProcessBuilder(Services.binary("mosquitto_pub", "mosquitto-clients"), "-h", "127.0.0.1",
+                "-p", String.valueOf(broker.port), "-q", String.valueOf(qos), "-t", "foxtrackr/grp/V3.0/bat", "-l")
+                .redirectInput(lines.toFile()).redirectErrorStream(true).start();
+        pub.getInputStream().transferTo(OutputStream.nullOutputStream());
+        if (pub.waitFor() != 0) {
+            throw new IllegalStateException("mosquitto_pub failed");
+        }
+        Files.delete(lines);
+    }
+
+    static long peakRssKb(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    static long du(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".log"))
+                    .mapToLong(f -> f.toFile().length()).sum() / 1024;
+        }
+    }
+}
