@@ -43,6 +43,7 @@ public class FanoutSetup extends MainListenerSupport {
             "retry.initial-delay-ms", "retry.multiplier", "retry.max-delay-ms");
 
     private Outbox outbox;
+    private OutboxWriter writer;
 
     @Override
     public void afterConfigure(BaseMainSupport main) {
@@ -71,6 +72,9 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }
         context.getRegistry().bind("outbox", outbox);
+        writer = new OutboxWriter(outbox);
+        context.getRegistry().bind("storeAccepted", writer.storeAccepted());
+        context.getRegistry().bind("storeRejected", writer.storeRejected());
         try {
             context.getRegistry().bind("deadLetters", new DeadLetters(dataDir.resolve("outbox.db")));
         } catch (java.sql.SQLException e) {
@@ -279,6 +283,7 @@ public class FanoutSetup extends MainListenerSupport {
     public void afterStop(BaseMainSupport main) {
         if (outbox != null) {
             try {
+                writer.close();
                 outbox.close();
             } catch (Exception e) {
                 LOG.warn("closing the outbox failed: {}", e.getMessage());

@@ -11,6 +11,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,42 +123,41 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** Ingest: stores an accepted message and its deliveries in one transaction; a repeat is stored once. */
-    public synchronized void store(Exchange exchange) throws SQLException {
-        Message in = exchange.getMessage();
-        byte[] payload = exchange.getProperty("payload", byte[].class);
-        String kind = in.getHeader(MessageValidator.KIND, String.class);
+    /** What ingest hands to the outbox: an accepted message, or a refused payload with its reason. */
+    public record Incoming(byte[] payload, String topic, String kind, long messageType, String deviceId, long timeMs,
+            String rejectReason) {
+
+        static Incoming accepted(Exchange exchange) {
+            Message in = exchange.getMessage();
+            return new Incoming(exchange.getProperty("payload", byte[].class), in.getHeader(MessageValidator.TOPIC, "", String.class),
+                    in.getHeader(MessageValidator.KIND, String.class), in.getHeader(MessageValidator.MESSAGE_TYPE, Long.class),
+                    in.getHeader(MessageValidator.DEVICE_ID, String.class), in.getHeader(MessageValidator.TIME_MS, Long.class), null);
+        }
+
+        static Incoming rejected(Exchange exchange) {
+            Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+            byte[] payload = exchange.getProperty("payload", byte[].class);
+            return new Incoming(payload == null ? new byte[0] : payload, exchange.getMessage().getHeader(MessageValidator.TOPIC, String.class),
+                    null, 0, null, 0, cause == null ? "rejected" : MessageValidator.reason(cause));
+        }
+    }
+
+    /**
+     * Ingest: stores messages (each with one delivery per sink that takes it) and refused payloads in one
+     * transaction; a repeated message is stored once. The broker is acknowledged only after this returns.
+     */
+    public synchronized void storeAll(List<Incoming> batch) throws SQLException {
         long now = System.currentTimeMillis();
         try {
-            markSeen.setString(1, key(payload));
-            markSeen.setLong(2, now);
-            if (markSeen.executeUpdate() == 0) {
-                db.commit();
-                return;
-            }
-            long messageType = in.getHeader(MessageValidator.MESSAGE_TYPE, Long.class);
-            String topic = in.getHeader(MessageValidator.TOPIC, "", String.class);
-            List<String> accepting = sinks.values().stream().filter(s -> s.accepts(kind, messageType, topic))
-                    .map(Sink::name).toList();
-            if (!accepting.isEmpty()) {
-                insertMessage.setString(1, key(payload));
-                insertMessage.setString(2, topic);
-                insertMessage.setString(3, kind);
-                insertMessage.setString(4, in.getHeader(MessageValidator.DEVICE_ID, String.class));
-                insertMessage.setLong(5, in.getHeader(MessageValidator.TIME_MS, Long.class));
-                insertMessage.setLong(6, now);
-                insertMessage.setBytes(7, payload);
-                insertMessage.executeUpdate();
-                long id;
-                try (ResultSet keys = insertMessage.getGeneratedKeys()) {
-                    keys.next();
-                    id = keys.getLong(1);
-                }
-                for (String sink : accepting) {
-                    insertDelivery.setLong(1, id);
-                    insertDelivery.setString(2, sink);
-                    insertDelivery.setLong(3, now);
-                    insertDelivery.executeUpdate();
+            for (Incoming message : batch) {
+                if (message.rejectReason() != null) {
+                    insertRejected.setString(1, message.topic());
+                    insertRejected.setString(2, message.rejectReason());
+                    insertRejected.setLong(3, now);
+                    insertRejected.setBytes(4, message.payload());
+                    insertRejected.executeUpdate();
+                } else {
+                    storeAccepted(message, now);
                 }
             }
             db.commit();
@@ -167,20 +167,36 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** Ingest: keeps a refused payload with its original bytes, topic and reason. */
-    public synchronized void reject(Exchange exchange) throws SQLException {
-        Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        byte[] payload = exchange.getProperty("payload", byte[].class);
-        try {
-            insertRejected.setString(1, exchange.getMessage().getHeader(MessageValidator.TOPIC, String.class));
-            insertRejected.setString(2, cause == null ? "rejected" : MessageValidator.reason(cause));
-            insertRejected.setLong(3, System.currentTimeMillis());
-            insertRejected.setBytes(4, payload == null ? new byte[0] : payload);
-            insertRejected.executeUpdate();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
+    private void storeAccepted(Incoming message, long now) throws SQLException {
+        String key = key(message.payload());
+        markSeen.setString(1, key);
+        markSeen.setLong(2, now);
+        if (markSeen.executeUpdate() == 0) {
+            return;
+        }
+        List<String> accepting = sinks.values().stream()
+                .filter(s -> s.accepts(message.kind(), message.messageType(), message.topic())).map(Sink::name).toList();
+        if (accepting.isEmpty()) {
+            return;
+        }
+        insertMessage.setString(1, key);
+        insertMessage.setString(2, message.topic());
+        insertMessage.setString(3, message.kind());
+        insertMessage.setString(4, message.deviceId());
+        insertMessage.setLong(5, message.timeMs());
+        insertMessage.setLong(6, now);
+        insertMessage.setBytes(7, message.payload());
+        insertMessage.executeUpdate();
+        long id;
+        try (ResultSet keys = insertMessage.getGeneratedKeys()) {
+            keys.next();
+            id = keys.getLong(1);
+        }
+        for (String sink : accepting) {
+            insertDelivery.setLong(1, id);
+            insertDelivery.setString(2, sink);
+            insertDelivery.setLong(3, now);
+            insertDelivery.executeUpdate();
         }
     }
 
@@ -332,79 +348,74 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** Sink, one message at a time: delivered. */
-    public synchronized void deliveredOne(String sinkName, Batch.Item item) throws SQLException {
-        delivered(sinkName, new Batch(List.of(item), false));
+    /** What became of one message of a per-message sink's batch. */
+    public record Outcome(Batch.Item item, Result result, String reason, long retryAfterMs) {
+        public enum Result { DELIVERED, RETRY, DEAD, POSTPONED }
     }
 
     /**
-     * Sink, one message at a time: a failure worth retrying. The delivery waits for its back-off (or the
-     * partner's Retry-After, if longer), unless it has used up its attempts or its age, when it is dead.
+     * Per-message sink: records the outcomes of a batch in one transaction. Delivered deliveries go; a retry
+     * waits for its back-off (or the partner's Retry-After, if longer) unless it has used up its attempts or
+     * its age, when it is dead; a dead one goes to the sink's dead-letter queue; a postponed one (the circuit
+     * was open) waits for the next probe without an attempt counted.
      */
-    public synchronized void retryOne(String sinkName, Batch.Item item, String reason, long retryAfterMs) throws SQLException {
+    public synchronized void settle(String sinkName, Collection<Outcome> outcomes) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
-        int attempts = item.attempts() + 1;
-        sink.failedCall(reason);
-        if (sink.exhausted(attempts, now - item.receivedMs())) {
-            settle(sinkName, item, true, "gave up after " + attempts + " attempts: " + reason, now, now);
-        } else {
-            settle(sinkName, item, false, reason, now, now + Math.max(sink.delayAfter(attempts), retryAfterMs));
-        }
-    }
-
-    /**
-     * Sink, one message at a time: asked before each call. While the circuit is open the message is not sent
-     * and waits, without an attempt counted, until the circuit probes the partner again.
-     */
-    public synchronized boolean mayCall(String sinkName, Batch.Item item) throws SQLException {
-        Sink sink = sinks.get(sinkName);
-        if (sink.mayCall()) {
-            return true;
-        }
-        try (PreparedStatement update = db.prepareStatement("UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?")) {
-            update.setLong(1, System.currentTimeMillis() + sink.circuitOpenMs());
-            update.setLong(2, item.messageId());
-            update.setString(3, sinkName);
-            update.executeUpdate();
+        List<String> deadLetters = new ArrayList<>();
+        try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
+             PreparedStatement deleteMessage = db.prepareStatement(
+                     "DELETE FROM message WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)");
+             PreparedStatement postpone = db.prepareStatement(
+                     "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
+             PreparedStatement failed = db.prepareStatement("""
+                     UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
+                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
+                       last_error = ?, last_error_ms = ?
+                     WHERE message_id = ? AND sink = ?""")) {
+            for (Outcome outcome : outcomes) {
+                Batch.Item item = outcome.item();
+                switch (outcome.result()) {
+                    case DELIVERED -> {
+                        deleteDelivery.setLong(1, item.messageId());
+                        deleteDelivery.setString(2, sinkName);
+                        deleteDelivery.executeUpdate();
+                        deleteMessage.setLong(1, item.messageId());
+                        deleteMessage.setLong(2, item.messageId());
+                        deleteMessage.executeUpdate();
+                    }
+                    case POSTPONED -> {
+                        postpone.setLong(1, now + outcome.retryAfterMs());
+                        postpone.setLong(2, item.messageId());
+                        postpone.setString(3, sinkName);
+                        postpone.executeUpdate();
+                    }
+                    case RETRY, DEAD -> {
+                        int attempts = item.attempts() + 1;
+                        boolean dead = outcome.result() == Outcome.Result.DEAD || sink.exhausted(attempts, now - item.receivedMs());
+                        String reason = outcome.result() == Outcome.Result.RETRY && dead
+                                ? "gave up after " + attempts + " attempts: " + outcome.reason() : outcome.reason();
+                        failed.setString(1, dead ? "dead" : "pending");
+                        failed.setLong(2, dead ? now : now + Math.max(sink.delayAfter(attempts), outcome.retryAfterMs()));
+                        failed.setString(3, reason);
+                        failed.setLong(4, now);
+                        failed.setString(5, reason);
+                        failed.setLong(6, now);
+                        failed.setLong(7, item.messageId());
+                        failed.setString(8, sinkName);
+                        failed.executeUpdate();
+                        if (dead) {
+                            deadLetters.add("message=" + item.messageId() + " reason=\"" + reason + "\"");
+                        }
+                    }
+                }
+            }
             db.commit();
         } catch (SQLException e) {
             rollback();
             throw e;
         }
-        return false;
-    }
-
-    /** Sink, one message at a time: a failure that no retry can mend; the delivery goes to the dead-letter queue. */
-    public synchronized void deadOne(String sinkName, Batch.Item item, String reason) throws SQLException {
-        sinks.get(sinkName).answered();
-        settle(sinkName, item, true, reason, System.currentTimeMillis(), 0);
-    }
-
-    private void settle(String sinkName, Batch.Item item, boolean dead, String reason, long now, long nextAttemptMs)
-            throws SQLException {
-        try (PreparedStatement update = db.prepareStatement("""
-                UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
-                  first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
-                  last_error = ?, last_error_ms = ?
-                WHERE message_id = ? AND sink = ?""")) {
-            update.setString(1, dead ? "dead" : "pending");
-            update.setLong(2, nextAttemptMs);
-            update.setString(3, reason);
-            update.setLong(4, now);
-            update.setString(5, reason);
-            update.setLong(6, now);
-            update.setLong(7, item.messageId());
-            update.setString(8, sinkName);
-            update.executeUpdate();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
-        }
-        if (dead) {
-            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, item.messageId(), reason);
-        }
+        deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
     }
 
     /**
@@ -472,8 +483,16 @@ public class Outbox implements AutoCloseable {
         }
     }
 
+    /**
+     * Not committed on its own: it goes with the next commit. Should that never come (a crash), Paho finds a
+     * record of a message that is complete, which the broker never releases again: it stays unused.
+     */
     synchronized void inflightRemove(String client, String key) throws SQLException {
-        update("DELETE FROM mqtt_inflight WHERE client = ? AND key = ?", client, key);
+        try (PreparedStatement delete = db.prepareStatement("DELETE FROM mqtt_inflight WHERE client = ? AND key = ?")) {
+            delete.setString(1, client);
+            delete.setString(2, key);
+            delete.executeUpdate();
+        }
     }
 
     synchronized List<String> inflightKeys(String client) throws SQLException {

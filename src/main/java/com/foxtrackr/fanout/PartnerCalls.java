@@ -1,17 +1,18 @@
 package com.foxtrackr.fanout;
 
-import java.sql.SQLException;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.apache.camel.Exchange;
 
 /**
  * The per-message sinks' side of a call: the configured headers on the way out, and on the way back the
- * outcome in the outbox. 2xx is delivered; a connection error, a timeout, 408, 429 and 5xx are retried
+ * outcome, which the outbox records for the whole batch at once. 2xx is delivered; a connection error, a timeout, 408, 429 and 5xx are retried
  * (honouring Retry-After); any other answer goes to the sink's dead-letter queue at once.
  */
 public class PartnerCalls {
@@ -59,34 +60,56 @@ public class PartnerCalls {
         headers.getOrDefault(sink, Map.of()).forEach(exchange.getMessage()::setHeader);
     }
 
+    /** Where the outcomes of one claimed batch gather, from the parallel calls, until they are settled at once. */
+    public Collection<Outbox.Outcome> newOutcomes() {
+        return new ConcurrentLinkedQueue<>();
+    }
+
     /** Before a call: false while the partner's circuit is open (the message then waits for the next probe). */
-    public boolean mayCall(Exchange exchange, String sink) throws SQLException {
-        return outbox.mayCall(sink, exchange.getProperty("item", Batch.Item.class));
+    public boolean mayCall(Exchange exchange, String sink) {
+        Sink target = outbox.sink(sink);
+        if (target.mayCall()) {
+            return true;
+        }
+        record(exchange, Outbox.Outcome.Result.POSTPONED, null, target.circuitOpenMs());
+        return false;
     }
 
     /** After an HTTP call that got an answer. */
-    public void answered(Exchange exchange, String sink) throws SQLException {
-        Batch.Item item = exchange.getProperty("item", Batch.Item.class);
+    public void answered(Exchange exchange, String sink) {
         int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        Sink target = outbox.sink(sink);
         if (status >= 200 && status < 300) {
-            outbox.deliveredOne(sink, item);
+            target.succeeded();
+            record(exchange, Outbox.Outcome.Result.DELIVERED, null, 0);
         } else if (status == 408 || status == 429 || status >= 500) {
-            outbox.retryOne(sink, item, "HTTP " + status, retryAfterMs(exchange.getMessage().getHeader("Retry-After", String.class)));
+            target.failedCall("HTTP " + status);
+            record(exchange, Outbox.Outcome.Result.RETRY, "HTTP " + status,
+                    retryAfterMs(exchange.getMessage().getHeader("Retry-After", String.class)));
         } else {
-            outbox.deadOne(sink, item, "HTTP " + status + body(exchange));
+            target.answered();
+            record(exchange, Outbox.Outcome.Result.DEAD, "HTTP " + status + body(exchange), 0);
         }
     }
 
     /** After a call to any endpoint that returned. */
-    public void delivered(Exchange exchange, String sink) throws SQLException {
-        outbox.deliveredOne(sink, exchange.getProperty("item", Batch.Item.class));
+    public void delivered(Exchange exchange, String sink) {
+        outbox.sink(sink).succeeded();
+        record(exchange, Outbox.Outcome.Result.DELIVERED, null, 0);
     }
 
     /** After a call that failed without an answer: connection refused, timeout, an endpoint's error. */
-    public void failed(Exchange exchange, String sink) throws SQLException {
+    public void failed(Exchange exchange, String sink) {
         Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        outbox.retryOne(sink, exchange.getProperty("item", Batch.Item.class),
-                error == null ? "failed" : MessageValidator.reason(error), 0);
+        String reason = error == null ? "failed" : MessageValidator.reason(error);
+        outbox.sink(sink).failedCall(reason);
+        record(exchange, Outbox.Outcome.Result.RETRY, reason, 0);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void record(Exchange exchange, Outbox.Outcome.Result result, String reason, long retryAfterMs) {
+        exchange.getProperty("outcomes", Collection.class)
+                .add(new Outbox.Outcome(exchange.getProperty("item", Batch.Item.class), result, reason, retryAfterMs));
     }
 
     /** Retry-After in seconds or as an HTTP date; 0 when absent or unreadable. */

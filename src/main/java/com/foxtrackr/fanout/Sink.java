@@ -123,7 +123,7 @@ public class Sink {
     }
 
     /** A batch failed for a reason of the sink: the whole sink waits. */
-    void backOff(String reason, long now) {
+    synchronized void backOff(String reason, long now) {
         consecutiveFailures++;
         long delay = retry.delayAfter(consecutiveFailures);
         pausedUntil = now + delay;
@@ -134,7 +134,7 @@ public class Sink {
     }
 
     /** One call to a per-message sink failed in a way worth retrying. */
-    void failedCall(String reason) {
+    synchronized void failedCall(String reason) {
         consecutiveFailures++;
         if (breaker != null) {
             breaker.onError(0, TimeUnit.MILLISECONDS, new CallFailed(reason));
@@ -145,13 +145,13 @@ public class Sink {
     }
 
     /** The sink answered, even if it refused the message: it is up. */
-    void answered() {
+    synchronized void answered() {
         if (breaker != null) {
             breaker.onSuccess(0, TimeUnit.MILLISECONDS);
         }
     }
 
-    void succeeded() {
+    synchronized void succeeded() {
         answered();
         if (consecutiveFailures > 0) {
             LOG.info("sink={} state=up after-failures={}", name, consecutiveFailures);

@@ -5,9 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.apache.camel.Exchange;
-import org.apache.camel.impl.DefaultCamelContext;
-import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,14 +37,8 @@ class OutboxTest {
     }
 
     void store(int i) throws Exception {
-        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
-        exchange.setProperty("payload", ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8));
-        exchange.getMessage().setHeader(MessageValidator.KIND, "other");
-        exchange.getMessage().setHeader(MessageValidator.MESSAGE_TYPE, 7L);
-        exchange.getMessage().setHeader(MessageValidator.DEVICE_ID, "d");
-        exchange.getMessage().setHeader(MessageValidator.TIME_MS, 1L);
-        exchange.getMessage().setHeader(MessageValidator.TOPIC, "foxtrackr/g/V3.0/x");
-        outbox.store(exchange);
+        outbox.storeAll(List.of(new Outbox.Incoming(("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8),
+                "foxtrackr/g/V3.0/x", "other", 7, "d", 1, null)));
     }
 
     @Test
