@@ -44,6 +44,7 @@ public class FanoutSetup extends MainListenerSupport {
 
     private Outbox outbox;
     private OutboxWriter writer;
+    private MqttInflightStore.Db inflight;
 
     @Override
     public void afterConfigure(BaseMainSupport main) {
@@ -72,6 +73,12 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }
         context.getRegistry().bind("outbox", outbox);
+        try {
+            inflight = new MqttInflightStore.Db(dataDir.resolve("mqtt-inflight.db"), synchronous);
+        } catch (java.sql.SQLException e) {
+            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the MQTT state: " + e.getMessage());
+        }
+        context.getRegistry().bind("mqttInflight", inflight);
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
         context.getRegistry().bind("storeRejected", writer.storeRejected());
@@ -285,6 +292,7 @@ public class FanoutSetup extends MainListenerSupport {
             try {
                 writer.close();
                 outbox.close();
+                inflight.close();
             } catch (Exception e) {
                 LOG.warn("closing the outbox failed: {}", e.getMessage());
             }

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
  * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
  * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
- * one line per connection change, and keeps Paho's in-flight state in the outbox (see MqttInflightStore).
+ * one line per connection change, and keeps Paho's in-flight state in SQLite (see MqttInflightStore).
  */
 public class MqttSourceComponent extends PahoComponent {
     private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
@@ -69,8 +69,9 @@ public class MqttSourceComponent extends PahoComponent {
         @Override
         protected void doStart() throws Exception {
             PahoConfiguration config = getEndpoint().getConfiguration();
-            Outbox outbox = getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("outbox", Outbox.class);
-            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(outbox));
+            MqttInflightStore.Db inflight = getEndpoint().getCamelContext().getRegistry()
+                    .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
+            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight));
             client.setManualAcks(config.isManualAcksEnabled());
             MqttCallbackExtended callback = callback(config.getClientId());
             client.setCallback(callback);

@@ -33,6 +33,7 @@ public class Outbox implements AutoCloseable {
     private static final HexFormat HEX = HexFormat.of();
 
     private final Connection db;
+    private final Connection readDb;
     private final long repeatWindowMs;
     private final long deadLetterRetentionMs;
     private final Map<String, Sink> sinks = new LinkedHashMap<>();
@@ -88,15 +89,12 @@ public class Outbox implements AutoCloseable {
                       reason TEXT NOT NULL,
                       received_ms INTEGER NOT NULL,
                       payload BLOB NOT NULL)""");
-            s.execute("""
-                    CREATE TABLE IF NOT EXISTS mqtt_inflight (
-                      client TEXT NOT NULL,
-                      key TEXT NOT NULL,
-                      header BLOB NOT NULL,
-                      payload BLOB NOT NULL,
-                      PRIMARY KEY (client, key)) WITHOUT ROWID""");
         }
         db.setAutoCommit(false);
+        // Sinks read their batches on a connection of their own: in WAL mode a read never waits for a write,
+        // so a long read does not hold back ingest.
+        readDb = DriverManager.getConnection("jdbc:sqlite:" + file);
+        readDb.createStatement().execute("PRAGMA busy_timeout=10000");
         markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
         insertMessage = db.prepareStatement(
                 "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +199,7 @@ public class Outbox implements AutoCloseable {
     }
 
     /** Sink: the next due deliveries, oldest first; empty while the sink backs off or its circuit is open. */
-    public synchronized Batch claim(String sinkName, int max) throws SQLException {
+    public Batch claim(String sinkName, int max) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {
@@ -220,64 +218,67 @@ public class Outbox implements AutoCloseable {
      * the attempt that failed or was cut short by a crash), else a new batch once it is full or its oldest
      * delivery has waited maxAgeMs. The batch's id is kept with its deliveries until they are delivered.
      */
-    public synchronized Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
+    public Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {
             return Batch.EMPTY;
         }
-        try (PreparedStatement q = db.prepareStatement(
-                "SELECT min(batch) FROM delivery WHERE sink = ? AND state = 'pending' AND batch IS NOT NULL")) {
-            q.setString(1, sinkName);
-            long unfinished;
-            try (ResultSet rs = q.executeQuery()) {
-                rs.next();
-                unfinished = rs.getLong(1);
+        long unfinished;
+        synchronized (readDb) {
+            try (PreparedStatement q = readDb.prepareStatement(
+                    "SELECT min(batch) FROM delivery WHERE sink = ? AND state = 'pending' AND batch IS NOT NULL")) {
+                q.setString(1, sinkName);
+                try (ResultSet rs = q.executeQuery()) {
+                    rs.next();
+                    unfinished = rs.getLong(1);
+                }
             }
-            db.commit();
-            if (unfinished != 0) {
-                return new Batch(unfinished, select(sinkName, "d.batch = ?", unfinished, Integer.MAX_VALUE), false);
-            }
+        }
+        if (unfinished != 0) {
+            return new Batch(unfinished, select(sinkName, "d.batch = ?", unfinished, Integer.MAX_VALUE), false);
         }
         Batch due = claim(sinkName, max);
         if (due.isEmpty() || !due.full() && !sink.isolating() && now - due.items().get(0).receivedMs() < maxAgeMs) {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();
-        try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
-            for (Batch.Item item : due.items()) {
-                assign.setLong(1, id);
-                assign.setLong(2, item.messageId());
-                assign.setString(3, sinkName);
-                assign.addBatch();
+        synchronized (this) {
+            try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
+                for (Batch.Item item : due.items()) {
+                    assign.setLong(1, id);
+                    assign.setLong(2, item.messageId());
+                    assign.setString(3, sinkName);
+                    assign.addBatch();
+                }
+                assign.executeBatch();
+                db.commit();
+            } catch (SQLException e) {
+                rollback();
+                throw e;
             }
-            assign.executeBatch();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
         }
         return new Batch(id, due.items(), due.full());
     }
 
     private List<Batch.Item> select(String sinkName, String condition, long value, int limit) throws SQLException {
         List<Batch.Item> items = new ArrayList<>();
-        try (PreparedStatement q = db.prepareStatement("""
+        synchronized (readDb) {
+            try (PreparedStatement q = readDb.prepareStatement("""
                 SELECT d.message_id, m.key, m.kind, m.topic, m.time_ms, m.payload, d.attempts, m.received_ms
                 FROM delivery d JOIN message m ON m.id = d.message_id
                 WHERE d.sink = ? AND d.state = 'pending' AND %s
                 ORDER BY d.next_attempt_ms, d.message_id LIMIT ?""".formatted(condition))) {
-            q.setString(1, sinkName);
-            q.setLong(2, value);
-            q.setInt(3, limit);
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
-                            rs.getBytes(6), rs.getInt(7), rs.getLong(8)));
+                q.setString(1, sinkName);
+                q.setLong(2, value);
+                q.setInt(3, limit);
+                try (ResultSet rs = q.executeQuery()) {
+                    while (rs.next()) {
+                        items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+                                rs.getBytes(6), rs.getInt(7), rs.getLong(8)));
+                    }
                 }
             }
-        } finally {
-            db.commit();
         }
         return items;
     }
@@ -465,68 +466,6 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    // The MQTT client's in-flight state (see MqttInflightStore), committed with each change.
-
-    synchronized void inflightPut(String client, String key, byte[] header, byte[] payload) throws SQLException {
-        update("INSERT OR REPLACE INTO mqtt_inflight (client, key, header, payload) VALUES (?, ?, ?, ?)", client, key, header, payload);
-    }
-
-    synchronized byte[][] inflightGet(String client, String key) throws SQLException {
-        try (PreparedStatement q = db.prepareStatement("SELECT header, payload FROM mqtt_inflight WHERE client = ? AND key = ?")) {
-            q.setString(1, client);
-            q.setString(2, key);
-            try (ResultSet rs = q.executeQuery()) {
-                return rs.next() ? new byte[][] {rs.getBytes(1), rs.getBytes(2)} : null;
-            }
-        } finally {
-            db.commit();
-        }
-    }
-
-    /**
-     * Not committed on its own: it goes with the next commit. Should that never come (a crash), Paho finds a
-     * record of a message that is complete, which the broker never releases again: it stays unused.
-     */
-    synchronized void inflightRemove(String client, String key) throws SQLException {
-        try (PreparedStatement delete = db.prepareStatement("DELETE FROM mqtt_inflight WHERE client = ? AND key = ?")) {
-            delete.setString(1, client);
-            delete.setString(2, key);
-            delete.executeUpdate();
-        }
-    }
-
-    synchronized List<String> inflightKeys(String client) throws SQLException {
-        List<String> keys = new ArrayList<>();
-        try (PreparedStatement q = db.prepareStatement("SELECT key FROM mqtt_inflight WHERE client = ?")) {
-            q.setString(1, client);
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    keys.add(rs.getString(1));
-                }
-            }
-        } finally {
-            db.commit();
-        }
-        return keys;
-    }
-
-    synchronized void inflightClear(String client) throws SQLException {
-        update("DELETE FROM mqtt_inflight WHERE client = ?", client);
-    }
-
-    private void update(String sql, Object... parameters) throws SQLException {
-        try (PreparedStatement statement = db.prepareStatement(sql)) {
-            for (int i = 0; i < parameters.length; i++) {
-                statement.setObject(i + 1, parameters[i]);
-            }
-            statement.executeUpdate();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
-        }
-    }
-
     /** Wrappers repeat their cause's text: the reason is the innermost error that says something. */
     private static Throwable innermost(Throwable error) {
         Throwable found = error;
@@ -548,6 +487,7 @@ public class Outbox implements AutoCloseable {
 
     @Override
     public synchronized void close() throws SQLException {
+        readDb.close();
         db.close();
     }
 }

@@ -132,7 +132,9 @@ class DrainBenchmark {
                     .with("FANOUT_SINK_PARTNER_TYPE", "http")
                     .with("FANOUT_SINK_PARTNER_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
                     .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
-                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500");
+                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
+                    // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
+                    .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
             bundle.start();
             bundle.stop();
             publish(broker, qos);
