@@ -285,10 +285,22 @@ public class Outbox implements AutoCloseable {
 
     /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
     public synchronized void delivered(String sinkName, Batch batch) throws SQLException {
+        try {
+            removeDelivered(sinkName, batch.items());
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw e;
+        }
+        sinks.get(sinkName).succeeded();
+    }
+
+    /** Within the caller's transaction. */
+    private void removeDelivered(String sinkName, List<Batch.Item> items) throws SQLException {
         try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
              PreparedStatement deleteMessage = db.prepareStatement(
                      "DELETE FROM message WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
-            for (Batch.Item item : batch.items()) {
+            for (Batch.Item item : items) {
                 deleteDelivery.setLong(1, item.messageId());
                 deleteDelivery.setString(2, sinkName);
                 deleteDelivery.addBatch();
@@ -298,12 +310,7 @@ public class Outbox implements AutoCloseable {
             }
             deleteDelivery.executeBatch();
             deleteMessage.executeBatch();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
         }
-        sinks.get(sinkName).succeeded();
     }
 
     /**
@@ -364,10 +371,8 @@ public class Outbox implements AutoCloseable {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         List<String> deadLetters = new ArrayList<>();
-        try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
-             PreparedStatement deleteMessage = db.prepareStatement(
-                     "DELETE FROM message WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)");
-             PreparedStatement postpone = db.prepareStatement(
+        List<Batch.Item> delivered = new ArrayList<>();
+        try (PreparedStatement postpone = db.prepareStatement(
                      "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
              PreparedStatement failed = db.prepareStatement("""
                      UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
@@ -377,14 +382,7 @@ public class Outbox implements AutoCloseable {
             for (Outcome outcome : outcomes) {
                 Batch.Item item = outcome.item();
                 switch (outcome.result()) {
-                    case DELIVERED -> {
-                        deleteDelivery.setLong(1, item.messageId());
-                        deleteDelivery.setString(2, sinkName);
-                        deleteDelivery.executeUpdate();
-                        deleteMessage.setLong(1, item.messageId());
-                        deleteMessage.setLong(2, item.messageId());
-                        deleteMessage.executeUpdate();
-                    }
+                    case DELIVERED -> delivered.add(item);
                     case POSTPONED -> {
                         postpone.setLong(1, now + outcome.retryAfterMs());
                         postpone.setLong(2, item.messageId());
@@ -411,6 +409,7 @@ public class Outbox implements AutoCloseable {
                     }
                 }
             }
+            removeDelivered(sinkName, delivered);
             db.commit();
         } catch (SQLException e) {
             rollback();

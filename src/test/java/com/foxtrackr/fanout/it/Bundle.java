@@ -50,7 +50,13 @@ final class Bundle implements AutoCloseable {
     /** Starts the jar and waits until every route has started. */
     Bundle start() {
         launch();
-        awaitLog("Routes startup (total:");
+        try {
+            awaitLog("Routes startup (total:");
+        } catch (RuntimeException e) {
+            // the caller never gets this bundle to close: stop it here, or it outlives the test
+            process.destroyForcibly();
+            throw e;
+        }
         return this;
     }
 
@@ -84,6 +90,7 @@ final class Bundle implements AutoCloseable {
     /** Exit code of a run that is expected to end by itself. */
     int awaitExit() throws InterruptedException {
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
             throw new IllegalStateException("the bundle did not exit");
         }
         return process.exitValue();

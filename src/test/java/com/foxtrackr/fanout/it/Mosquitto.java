@@ -21,9 +21,10 @@ final class Mosquitto implements AutoCloseable {
             Files.writeString(dir.resolve("mosquitto.conf"), String.join("\n",
                     "listener " + port + " 127.0.0.1",
                     "allow_anonymous true",
+                    // as root, Mosquitto would switch to its own user, which cannot write this folder
+                    "user " + System.getProperty("user.name"),
                     "persistence true",
                     "persistence_location " + dir + "/",
-                    "autosave_interval 1",
                     "max_queued_messages 0",
                     "max_inflight_messages 100",
                     ""));
