@@ -93,8 +93,8 @@ class DrainBenchmark {
             });
             long start = System.nanoTime();
             client.connect(options);
-            if (!all.await(30, TimeUnit.MINUTES)) {
-                throw new IllegalStateException("the bare subscriber did not get every message");
+            if (!all.await(10, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("the bare subscriber got " + (N - all.getCount()) + " of " + N + " messages in 10 minutes");
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             client.disconnect();
@@ -144,7 +144,7 @@ class DrainBenchmark {
             long pid = bundle.pid();
             long[] outboxPeak = {0};
             java.util.Map<String, Double> doneAt = new java.util.TreeMap<>();
-            await().atMost(Duration.ofMinutes(60)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            await().atMost(Duration.ofMinutes(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
                 outboxPeak[0] = Math.max(outboxPeak[0], du(bundle.dataDir));
                 double now = (System.nanoTime() - start) / 1e9;
                 boolean ingested = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == N;
