@@ -16,6 +16,8 @@ import java.util.List;
 import org.eclipse.paho.client.mqttv3.MqttClientPersistence;
 import org.eclipse.paho.client.mqttv3.MqttPersistable;
 import org.eclipse.paho.client.mqttv3.MqttPersistenceException;
+import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
+import org.eclipse.paho.client.mqttv3.internal.wire.MqttWireMessage;
 
 /**
  * Paho's in-flight state (a QoS 2 message between PUBREC and PUBCOMP) in SQLite, data/mqtt-inflight.db.
@@ -25,11 +27,27 @@ import org.eclipse.paho.client.mqttv3.MqttPersistenceException;
  * never wait for the outbox's.
  */
 public class MqttInflightStore implements MqttClientPersistence {
+    /** Paho's key prefix for a received QoS 2 message: "r-" and its packet id. */
+    private static final String RECEIVED = "r-";
+
     private final Db db;
+    private final Rescue rescue;
     private String client;
 
-    public MqttInflightStore(Db db) {
+    /**
+     * Stores a message through the ingest route without acknowledging it. Called when the broker sends a new
+     * QoS 2 message with a packet id that is still in flight: Mosquitto 2.0 does that once more than 65,535
+     * messages are queued for one client (its ids wrap). Paho keys its state by packet id, so it would
+     * deliver only one of the two and acknowledge both; storing both first means the broker's confused
+     * flow that follows (a protocol error, a reconnect, a redelivery) costs repeats, never a message.
+     */
+    public interface Rescue {
+        void store(MqttPublish inFlight, MqttPublish arriving) throws Exception;
+    }
+
+    public MqttInflightStore(Db db, Rescue rescue) {
         this.db = db;
+        this.rescue = rescue;
     }
 
     /** The SQLite file, shared by the sources' clients. */
@@ -153,10 +171,19 @@ public class MqttInflightStore implements MqttClientPersistence {
 
     @Override
     public void put(String key, MqttPersistable data) throws MqttPersistenceException {
+        byte[] header = slice(data.getHeaderBytes(), data.getHeaderOffset(), data.getHeaderLength());
+        byte[] payload = slice(data.getPayloadBytes(), data.getPayloadOffset(), data.getPayloadLength());
         try {
-            db.put(client, key, slice(data.getHeaderBytes(), data.getHeaderOffset(), data.getHeaderLength()),
-                    slice(data.getPayloadBytes(), data.getPayloadOffset(), data.getPayloadLength()));
-        } catch (SQLException e) {
+            if (key.startsWith(RECEIVED)) {
+                byte[][] previous = db.get(client, key);
+                // the same payload again is the broker's redelivery of the same message, not a reused id
+                if (previous != null && !Arrays.equals(previous[1], payload)) {
+                    rescue.store((MqttPublish) MqttWireMessage.createWireMessage(new Entry(previous[0], previous[1])),
+                            (MqttPublish) MqttWireMessage.createWireMessage(new Entry(header, payload)));
+                }
+            }
+            db.put(client, key, header, payload);
+        } catch (Exception e) {
             throw new MqttPersistenceException(e);
         }
     }

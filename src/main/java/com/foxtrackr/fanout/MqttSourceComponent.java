@@ -1,6 +1,7 @@
 package com.foxtrackr.fanout;
 
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
@@ -8,6 +9,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.component.paho.PahoComponent;
 import org.apache.camel.component.paho.PahoConfiguration;
+import org.apache.camel.component.paho.PahoConstants;
 import org.apache.camel.component.paho.PahoConsumer;
 import org.apache.camel.component.paho.PahoEndpoint;
 import org.apache.camel.component.paho.PahoEndpointConfigurer;
@@ -17,6 +19,7 @@ import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +65,8 @@ public class MqttSourceComponent extends PahoComponent {
     }
 
     static class SourceConsumer extends PahoConsumer {
+        private final AtomicLong reusedIds = new AtomicLong();
+
         SourceConsumer(SourceEndpoint endpoint, Processor processor) {
             super(endpoint, processor);
         }
@@ -71,7 +76,7 @@ public class MqttSourceComponent extends PahoComponent {
             PahoConfiguration config = getEndpoint().getConfiguration();
             MqttInflightStore.Db inflight = getEndpoint().getCamelContext().getRegistry()
                     .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
-            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight));
+            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
             client.setManualAcks(config.isManualAcksEnabled());
             MqttCallbackExtended callback = callback(config.getClientId());
             client.setCallback(callback);
@@ -99,6 +104,29 @@ public class MqttSourceComponent extends PahoComponent {
                     client.disconnect();
                 }
                 client.close(true);
+            }
+        }
+
+        /** Both messages through the route, without an acknowledgement: see MqttInflightStore.Rescue. */
+        private void rescue(MqttPublish inFlight, MqttPublish arriving) throws Exception {
+            long count = reusedIds.incrementAndGet();
+            if (count == 1 || count % 10_000 == 0) {
+                LOG.warn("client-id={} event=packet-id-reused count={} note=\"the broker sent a message with the id of one still "
+                        + "in flight (it has more than 65,535 queued); both are stored before either is acknowledged\"",
+                        getEndpoint().getConfiguration().getClientId(), count);
+            }
+            store(inFlight);
+            store(arriving);
+        }
+
+        private void store(MqttPublish publish) throws Exception {
+            Exchange exchange = getEndpoint().createExchange();
+            exchange.getIn().setBody(publish.getMessage().getPayload());
+            exchange.getIn().setHeader(PahoConstants.MQTT_TOPIC, publish.getTopicName());
+            exchange.getIn().setHeader(PahoConstants.MQTT_QOS, publish.getMessage().getQos());
+            getProcessor().process(exchange);
+            if (exchange.getException() != null) {
+                throw exchange.getException();
             }
         }
 

@@ -149,6 +149,9 @@ public class Outbox implements AutoCloseable {
         try {
             for (Incoming message : batch) {
                 if (message.rejectReason() != null) {
+                    if (!markSeen(message, now)) {
+                        continue;
+                    }
                     insertRejected.setString(1, message.topic());
                     insertRejected.setString(2, message.rejectReason());
                     insertRejected.setLong(3, now);
@@ -165,13 +168,18 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    private void storeAccepted(Incoming message, long now) throws SQLException {
-        String key = key(message.payload());
-        markSeen.setString(1, key);
+    /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
+    private boolean markSeen(Incoming message, long now) throws SQLException {
+        markSeen.setString(1, key(message.payload()));
         markSeen.setLong(2, now);
-        if (markSeen.executeUpdate() == 0) {
+        return markSeen.executeUpdate() > 0;
+    }
+
+    private void storeAccepted(Incoming message, long now) throws SQLException {
+        if (!markSeen(message, now)) {
             return;
         }
+        String key = key(message.payload());
         List<String> accepting = sinks.values().stream()
                 .filter(s -> s.accepts(message.kind(), message.messageType(), message.topic())).map(Sink::name).toList();
         if (accepting.isEmpty()) {

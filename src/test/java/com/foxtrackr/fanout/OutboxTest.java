@@ -3,6 +3,9 @@ package com.foxtrackr.fanout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -46,6 +49,19 @@ class OutboxTest {
         store(1);
         store(1);
         assertEquals(1, outbox.pending("archive"));
+    }
+
+    // A rejected payload that comes again (a redelivery after a restart) is one dead letter, not two.
+    @Test
+    void should_keep_a_repeated_rejected_payload_once() throws Exception {
+        Outbox.Incoming bad = new Outbox.Incoming("{\"n\":".getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", null, 0, null, 0,
+                "not JSON");
+        outbox.storeAll(List.of(bad));
+        outbox.storeAll(List.of(bad, bad));
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+             ResultSet rs = db.createStatement().executeQuery("SELECT count(*) FROM rejected")) {
+            assertEquals(1, rs.getInt(1));
+        }
     }
 
     @Test

@@ -1,7 +1,6 @@
 package com.foxtrackr.fanout.it;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +77,7 @@ class DrainBenchmark {
             client.connect(options);
             client.subscribe("foxtrackr/#", qos);
             client.disconnect();
-            publish(broker, qos);
+            Publisher.backlog(broker, qos, 0, N);
             CountDownLatch all = new CountDownLatch(N);
             client.setCallback(new MqttCallback() {
                 public void connectionLost(Throwable cause) {
@@ -137,7 +136,7 @@ class DrainBenchmark {
                     .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
             bundle.start();
             bundle.stop();
-            publish(broker, qos);
+            Publisher.backlog(broker, qos, 0, N);
 
             long start = System.nanoTime();
             bundle.start();
@@ -173,33 +172,6 @@ class DrainBenchmark {
             return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages);
         } finally {
             partner.stop(0);
-        }
-    }
-
-    /**
-     * N distinct messages, battery and temperature over 1,000 devices, published with mosquitto_pub, at most
-     * 50,000 per connection: one mosquitto_pub that publishes more than 65,535 messages (its packet ids wrap)
-     * gets only about a third of them queued by Mosquitto 2.0.11.
-     */
-    static void publish(Mosquitto broker, int qos) throws Exception {
-        for (int from = 0; from < N; from += 50_000) {
-            Path lines = Files.createTempFile("backlog", ".ndjson");
-            try (var out = Files.newBufferedWriter(lines)) {
-                for (int i = from; i < Math.min(N, from + 50_000); i++) {
-                    String device = "dev-" + (i % 1000);
-                    long time = Messages.T0 + (long) i * 1000;
-                    out.write(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
-                    out.write('\n');
-                }
-            }
-            Process pub = new ProcessBuilder(Services.binary("mosquitto_pub", "mosquitto-clients"), "-h", "127.0.0.1",
-                    "-p", String.valueOf(broker.port), "-q", String.valueOf(qos), "-t", "foxtrackr/grp/V3.0/bat", "-l")
-                    .redirectInput(lines.toFile()).redirectErrorStream(true).start();
-            pub.getInputStream().transferTo(OutputStream.nullOutputStream());
-            if (pub.waitFor() != 0) {
-                throw new IllegalStateException("mosquitto_pub failed");
-            }
-            Files.delete(lines);
         }
     }
 

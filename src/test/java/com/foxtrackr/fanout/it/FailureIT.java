@@ -9,7 +9,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Failure paths with exact counts: a sink down, the bundle stopped or killed, the broker down at start. */
 class FailureIT {
@@ -108,6 +110,23 @@ class FailureIT {
             await().atMost(Duration.ofSeconds(90)).until(() -> influx.count("foxtrackr", "battery", "level") == total
                     && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
             assertEquals(total, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "each message stored once");
+        }
+    }
+
+    // A QoS 2 backlog larger than the packet-id space: Mosquitto 2.0 then sends messages with the id of one
+    // still in flight, which Paho would deliver once and acknowledge twice. Every message is stored, once.
+    @Test
+    void should_store_every_message_of_a_qos2_backlog_of_more_than_65535() throws Exception {
+        int total = 100_000;
+        try (Bundle bundle = new Bundle(broker, influx).with("FANOUT_SINK_INFLUX_BATCH_SIZE", "10000").start()) {
+            bundle.stop();
+            Publisher.backlog(broker, 2, 0, total);
+            bundle.start();
+            await().atMost(Duration.ofMinutes(3)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), equalTo((long) total));
+            await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"), equalTo(0L));
+            assertEquals(total / 2, influx.count("foxtrackr", "battery", "level"));
+            assertEquals(total / 2, influx.count("foxtrackr", "temperature", "value"));
+            assertTrue(bundle.output().contains("event=packet-id-reused"), "the broker did reuse packet ids");
         }
     }
 

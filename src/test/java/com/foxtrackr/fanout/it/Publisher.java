@@ -1,6 +1,10 @@
 package com.foxtrackr.fanout.it;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -30,6 +34,33 @@ final class Publisher implements AutoCloseable {
 
     void publish(String topic, byte[] payload) throws MqttException {
         client.publish(topic, payload, qos, false);
+    }
+
+    /**
+     * Messages from..to-1, battery and temperature over 1,000 devices, each a distinct point, published with
+     * mosquitto_pub at most 50,000 per connection: one mosquitto_pub that publishes more than 65,535 messages
+     * (its packet ids wrap) gets only about a third of them queued by Mosquitto 2.0.11.
+     */
+    static void backlog(Mosquitto broker, int qos, int from, int to) throws IOException, InterruptedException {
+        for (int chunk = from; chunk < to; chunk += 50_000) {
+            Path lines = Files.createTempFile("backlog", ".ndjson");
+            try (var out = Files.newBufferedWriter(lines)) {
+                for (int i = chunk; i < Math.min(to, chunk + 50_000); i++) {
+                    String device = "dev-" + (i % 1000);
+                    long time = Messages.T0 + (long) i * 1000;
+                    out.write(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
+                    out.write('\n');
+                }
+            }
+            Process pub = new ProcessBuilder(Services.binary("mosquitto_pub", "mosquitto-clients"), "-h", "127.0.0.1",
+                    "-p", String.valueOf(broker.port), "-q", String.valueOf(qos), "-t", "foxtrackr/grp/V3.0/bat", "-l")
+                    .redirectInput(lines.toFile()).redirectErrorStream(true).start();
+            pub.getInputStream().transferTo(OutputStream.nullOutputStream());
+            if (pub.waitFor() != 0) {
+                throw new IllegalStateException("mosquitto_pub failed");
+            }
+            Files.delete(lines);
+        }
     }
 
     @Override
