@@ -79,6 +79,7 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the MQTT state: " + e.getMessage());
         }
         context.getRegistry().bind("mqttInflight", inflight);
+        context.getRegistry().bind("sourceStates", new SourceState.All());
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
         context.getRegistry().bind("storeRejected", writer.storeRejected());

@@ -1,7 +1,8 @@
 package com.foxtrackr.fanout;
 
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
@@ -14,10 +15,14 @@ import org.apache.camel.component.paho.PahoConsumer;
 import org.apache.camel.component.paho.PahoEndpoint;
 import org.apache.camel.component.paho.PahoEndpointConfigurer;
 import org.apache.camel.spi.PropertyConfigurer;
+import org.apache.camel.spi.RouteController;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
 import org.slf4j.Logger;
@@ -28,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
  * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
  * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
- * one line per connection change, and keeps Paho's in-flight state in SQLite (see MqttInflightStore).
+ * one line per connection change, keeps Paho's in-flight state in SQLite (see MqttInflightStore), keeps
+ * each source's state for health and metrics (SourceState), and restarts a source whose messages could not
+ * be stored, since the broker sends them again only on a new connection.
  */
 public class MqttSourceComponent extends PahoComponent {
     private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
@@ -64,8 +71,41 @@ public class MqttSourceComponent extends PahoComponent {
         }
     }
 
+    /** Restarts sources whose messages could not be stored; its own thread, since a restart stops the consumer. */
+    private ScheduledExecutorService redelivery;
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        redelivery = getCamelContext().getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "mqtt-redelivery");
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        getCamelContext().getExecutorServiceManager().shutdownNow(redelivery);
+        super.doStop();
+    }
+
+    /** Ours; camel-paho's consumer would install its own, which acknowledges without telling the source. */
+    interface SourceCallback extends MqttCallbackExtended {
+    }
+
+    /** Keeps the source's callback: camel-paho sets its own when it subscribes, and messages may already flow. */
+    static class SourceClient extends MqttClient {
+        SourceClient(String url, String clientId, MqttInflightStore persistence) throws MqttException {
+            super(url, clientId, persistence);
+        }
+
+        @Override
+        public void setCallback(MqttCallback callback) {
+            if (callback instanceof SourceCallback) {
+                super.setCallback(callback);
+            }
+        }
+    }
+
     static class SourceConsumer extends PahoConsumer {
-        private final AtomicLong reusedIds = new AtomicLong();
+        private SourceState state;
 
         SourceConsumer(SourceEndpoint endpoint, Processor processor) {
             super(endpoint, processor);
@@ -74,30 +114,34 @@ public class MqttSourceComponent extends PahoComponent {
         @Override
         protected void doStart() throws Exception {
             PahoConfiguration config = getEndpoint().getConfiguration();
+            state = getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("sourceStates", SourceState.All.class)
+                    .of(config.getClientId());
+            state.url = config.getBrokerUrl();
             MqttInflightStore.Db inflight = getEndpoint().getCamelContext().getRegistry()
                     .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
-            MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
+            MqttClient client = new SourceClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
             client.setManualAcks(config.isManualAcksEnabled());
-            MqttCallbackExtended callback = callback(config.getClientId());
-            client.setCallback(callback);
+            client.setCallback(callback(config.getClientId()));
             setClient(client);
             try {
                 client.connect(SourceEndpoint.connectOptions(config));
             } catch (Exception e) {
-                LOG.warn("client-id={} state=disconnected error=\"{}\"", config.getClientId(), MessageValidator.reason(e));
+                state.connectionError = MessageValidator.reason(e);
+                LOG.warn("client-id={} state=disconnected error=\"{}\"", config.getClientId(), state.connectionError);
                 setClient(null);
                 client.close(true);
                 throw e;
             }
-            LOG.info("client-id={} state=connected url={}", config.getClientId(), config.getBrokerUrl());
-            // Subscribes, and swaps in camel-paho's own callback, which does the same; ours goes back on.
+            connected(false);
+            // subscribes (camel-paho's own callback, which it sets too, is refused by SourceClient)
             super.doStart();
-            client.setCallback(callback);
         }
 
         @Override
         protected void doStop() throws Exception {
             MqttClient client = getClient();
+            state.connected = false;
+            state.connectionError = "stopped";
             super.doStop();
             if (client != null) {
                 if (client.isConnected()) {
@@ -109,7 +153,7 @@ public class MqttSourceComponent extends PahoComponent {
 
         /** Both messages through the route, without an acknowledgement: see MqttInflightStore.Rescue. */
         private void rescue(MqttPublish inFlight, MqttPublish arriving) throws Exception {
-            long count = reusedIds.incrementAndGet();
+            long count = state.reusedPacketIds.incrementAndGet();
             if (count == 1 || count % 10_000 == 0) {
                 LOG.warn("client-id={} event=packet-id-reused count={} note=\"the broker sent a message with the id of one still "
                         + "in flight (it has more than 65,535 queued); both are stored before either is acknowledged\"",
@@ -120,34 +164,117 @@ public class MqttSourceComponent extends PahoComponent {
         }
 
         private void store(MqttPublish publish) throws Exception {
-            Exchange exchange = getEndpoint().createExchange();
-            exchange.getIn().setBody(publish.getMessage().getPayload());
-            exchange.getIn().setHeader(PahoConstants.MQTT_TOPIC, publish.getTopicName());
-            exchange.getIn().setHeader(PahoConstants.MQTT_QOS, publish.getMessage().getQos());
+            Exchange exchange = exchange(publish.getMessage(), publish.getTopicName());
             getProcessor().process(exchange);
             if (exchange.getException() != null) {
                 throw exchange.getException();
             }
         }
 
+        private Exchange exchange(MqttMessage message, String topic) {
+            Exchange exchange = createExchange(true);
+            exchange.getIn().setBody(message.getPayload());
+            exchange.getIn().setHeader(PahoConstants.MQTT_TOPIC, topic);
+            exchange.getIn().setHeader(PahoConstants.MQTT_QOS, message.getQos());
+            return exchange;
+        }
+
+        /** The message is acknowledged once the route has stored it; a failed exchange is not acknowledged. */
+        private void arrived(String topic, MqttMessage message) {
+            state.received.incrementAndGet();
+            state.lastMessageMs = System.currentTimeMillis();
+            MqttClient client = getClient();
+            Exchange exchange = exchange(message, topic);
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onComplete(Exchange done) {
+                    try {
+                        client.messageArrivedComplete(message.getId(), message.getQos());
+                    } catch (MqttException e) {
+                        // disconnected meanwhile: the broker sends it again after the reconnect, and it is a repeat
+                        LOG.debug("client-id={} ack of {} not sent: {}", state.clientId, message.getId(), e.getMessage());
+                    }
+                }
+            });
+            getAsyncProcessor().process(exchange, doneSync -> {
+                if (exchange.getException() == null) {
+                    stored();
+                } else {
+                    notStored(exchange.getException());
+                }
+            });
+        }
+
+        private void stored() {
+            if (state.storeError != null) {
+                state.storeError = null;
+                state.redeliveryDelayMs = SourceState.FIRST_REDELIVERY_DELAY_MS;
+                LOG.info("client-id={} state=storing", state.clientId);
+            }
+        }
+
+        /**
+         * The broker sends an unacknowledged message again only on a new connection (MQTT 3.1.1): restart the
+         * source, with back-off while the store keeps failing, so that what could not be stored comes back.
+         */
+        private void notStored(Exception cause) {
+            if (!isRunAllowed()) {
+                return; // refused by a stopping route: not acknowledged, so sent again after the restart
+            }
+            state.notStored.incrementAndGet();
+            String reason = MessageValidator.reason(cause);
+            if (state.storeError == null) {
+                LOG.error("client-id={} state=store-failing error=\"{}\" note=\"not acknowledged: the broker keeps these messages "
+                        + "and sends them again after a reconnect\"", state.clientId, reason);
+            }
+            state.storeError = reason;
+            if (state.redeliveryPending.compareAndSet(false, true)) {
+                long delay = state.redeliveryDelayMs;
+                state.redeliveryDelayMs = Math.min(delay * 2, getEndpoint().getConfiguration().getMaxReconnectDelay());
+                ((MqttSourceComponent) getEndpoint().getComponent()).redelivery.schedule(this::reconnect, delay, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void reconnect() {
+            state.redeliveryPending.set(false);
+            LOG.info("client-id={} event=reconnect reason=\"to have the messages that were not stored sent again\"", state.clientId);
+            try {
+                RouteController routes = getEndpoint().getCamelContext().getRouteController();
+                routes.stopRoute(getRouteId());
+                routes.startRoute(getRouteId());
+            } catch (Exception e) {
+                LOG.warn("client-id={} event=reconnect-failed error=\"{}\"", state.clientId, MessageValidator.reason(e));
+            }
+        }
+
+        private void connected(boolean reconnect) {
+            state.connected = true;
+            state.connectionError = null;
+            if (reconnect) {
+                state.reconnects.incrementAndGet();
+            }
+            LOG.info("client-id={} state=connected{} url={}", state.clientId, reconnect ? " reconnect=true" : "", state.url);
+        }
+
         private MqttCallbackExtended callback(String clientId) {
-            return new MqttCallbackExtended() {
+            return new SourceCallback() {
                 @Override
                 public void connectComplete(boolean reconnect, String serverUri) {
                     if (reconnect) {
-                        LOG.info("client-id={} state=connected reconnect=true url={}", clientId, serverUri);
+                        connected(true);
                     }
                 }
 
                 @Override
                 public void connectionLost(Throwable cause) {
-                    LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId, MessageValidator.reason(cause));
+                    state.connected = false;
+                    state.connectionError = MessageValidator.reason(cause);
+                    LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId, state.connectionError);
                 }
 
                 @Override
                 public void messageArrived(String topic, MqttMessage message) {
-                    Exchange exchange = createExchange(message, topic);
-                    getAsyncProcessor().process(exchange, defaultConsumerCallback(exchange, true));
+                    arrived(topic, message);
                 }
 
                 @Override

@@ -78,8 +78,8 @@ public class OutboxWriter {
                 try {
                     outbox.storeAll(messages);
                 } catch (Exception e) {
-                    LOG.error("outbox state=failed messages={} error=\"{}\" (not acknowledged: the broker sends them again)",
-                            group.size(), MessageValidator.reason(e));
+                    // each source says so once, with what it does about it (MqttSourceComponent)
+                    LOG.debug("outbox state=failed messages={} error=\"{}\"", group.size(), MessageValidator.reason(e));
                     group.forEach(p -> p.exchange().setException(e));
                 }
                 group.forEach(p -> p.callback().done(false));

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Failure paths with exact counts: a sink down, the bundle stopped or killed, the broker down at start. */
@@ -110,6 +111,28 @@ class FailureIT {
             await().atMost(Duration.ofSeconds(90)).until(() -> influx.count("foxtrackr", "battery", "level") == total
                     && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
             assertEquals(total, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "each message stored once");
+        }
+    }
+
+    // The outbox cannot write (another process holds its lock): nothing is acknowledged, the log says so once,
+    // and once the store works again the reconnects have the broker send everything, stored once.
+    @Test
+    void should_not_acknowledge_what_it_cannot_store_and_recover_without_loss() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+            publishBatteries(publisher, 0, 100);
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 100);
+            try (AutoCloseable lock = OutboxDb.lock(bundle.outbox())) {
+                publishBatteries(publisher, 100, 400);
+                await().atMost(Duration.ofSeconds(60)).until(() -> bundle.output().contains("client-id=id-test-01 state=store-failing"));
+                // still failing after the first reconnect: it tries again, later
+                await().atMost(Duration.ofSeconds(60)).until(() -> bundle.output().split("event=reconnect ", -1).length - 1 >= 2);
+                assertEquals(100, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
+            }
+            await().atMost(Duration.ofSeconds(90)).until(() -> influx.count("foxtrackr", "battery", "level"), equalTo(400L));
+            assertEquals(400, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
+            assertTrue(bundle.output().contains("client-id=id-test-01 state=storing"));
+            assertEquals(1, bundle.output().split("state=store-failing", -1).length - 1, "said once");
+            assertFalse(bundle.output().contains("Exhausted"), "no error per message");
         }
     }
 

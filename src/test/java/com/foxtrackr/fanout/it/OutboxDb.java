@@ -29,6 +29,16 @@ final class OutboxDb {
         }
     }
 
+    /** Holds the outbox's write lock until closed, as an operator's sqlite3 shell left in a transaction would. */
+    static AutoCloseable lock(Path file) throws SQLException {
+        Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+        db.createStatement().execute("BEGIN IMMEDIATE");
+        return () -> {
+            db.createStatement().execute("ROLLBACK");
+            db.close();
+        };
+    }
+
     static List<Rejected> rejected(Path file) throws SQLException {
         List<Rejected> result = new ArrayList<>();
         try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
