@@ -19,6 +19,10 @@ import org.apache.camel.model.RouteTemplateDefinition;
 import org.apache.camel.model.RouteTemplateParameterDefinition;
 import org.influxdb.InfluxDB;
 import org.influxdb.InfluxDBFactory;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.slf4j.Logger;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -45,6 +49,9 @@ public class FanoutSetup extends MainListenerSupport {
     private Outbox outbox;
     private OutboxWriter writer;
     private MqttInflightStore.Db inflight;
+    private Backlog backlog;
+    private Metrics metrics;
+    private final SourceState.All sourceStates = new SourceState.All();
 
     @Override
     public void afterConfigure(BaseMainSupport main) {
@@ -79,7 +86,20 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the MQTT state: " + e.getMessage());
         }
         context.getRegistry().bind("mqttInflight", inflight);
-        context.getRegistry().bind("sourceStates", new SourceState.All());
+        // the registry camel-micrometer-prometheus serves at /observe/metrics (made here if it has not made it yet)
+        MeterRegistry meters = context.getRegistry().lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            context.getRegistry().bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
+        }
+        metrics = new Metrics(meters);
+        outbox.metrics(metrics);
+        try {
+            backlog = new Backlog(dataDir.resolve("outbox.db"));
+        } catch (java.sql.SQLException e) {
+            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
+        }
+        context.getRegistry().bind("sourceStates", sourceStates);
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
         context.getRegistry().bind("storeRejected", writer.storeRejected());
@@ -112,6 +132,9 @@ public class FanoutSetup extends MainListenerSupport {
                         + "', already used by another source: each source needs its own client id and session");
             }
             instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
+            SourceState state = sourceStates.of(clientId);
+            FanoutHealth.source(context, source, state);
+            metrics.source(state);
             LOG.info("source={} client-id={} topic={}", source, clientId, settings.text(prefix + "topic"));
         }
     }
@@ -165,6 +188,8 @@ public class FanoutSetup extends MainListenerSupport {
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
+            FanoutHealth.sink(context, outbox.sink(sink), backlog);
+            metrics.backlog(sink, backlog);
             LOG.info("sink={} type={} accepts={}", sink, type, filter);
         }
     }
@@ -294,6 +319,7 @@ public class FanoutSetup extends MainListenerSupport {
                 writer.close();
                 outbox.close();
                 inflight.close();
+                backlog.close();
             } catch (Exception e) {
                 LOG.warn("closing the outbox failed: {}", e.getMessage());
             }

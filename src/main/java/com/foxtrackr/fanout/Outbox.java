@@ -38,6 +38,7 @@ public class Outbox implements AutoCloseable {
     private final long deadLetterRetentionMs;
     private final Map<String, Sink> sinks = new LinkedHashMap<>();
     private final PreparedStatement markSeen;
+    private Metrics metrics = Metrics.none();
     private final PreparedStatement insertMessage;
     private final PreparedStatement insertDelivery;
     private final PreparedStatement insertRejected;
@@ -103,6 +104,10 @@ public class Outbox implements AutoCloseable {
         insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
     }
 
+    public void metrics(Metrics metrics) {
+        this.metrics = metrics;
+    }
+
     public synchronized void addSink(Sink sink) {
         sinks.put(sink.name(), sink);
     }
@@ -146,19 +151,23 @@ public class Outbox implements AutoCloseable {
      */
     public synchronized void storeAll(List<Incoming> batch) throws SQLException {
         long now = System.currentTimeMillis();
+        int stored = 0;
+        int rejected = 0;
         try {
             for (Incoming message : batch) {
+                if (!markSeen(message, now)) {
+                    continue;
+                }
                 if (message.rejectReason() != null) {
-                    if (!markSeen(message, now)) {
-                        continue;
-                    }
                     insertRejected.setString(1, message.topic());
                     insertRejected.setString(2, message.rejectReason());
                     insertRejected.setLong(3, now);
                     insertRejected.setBytes(4, message.payload());
                     insertRejected.executeUpdate();
+                    rejected++;
                 } else {
                     storeAccepted(message, now);
+                    stored++;
                 }
             }
             db.commit();
@@ -166,6 +175,7 @@ public class Outbox implements AutoCloseable {
             rollback();
             throw e;
         }
+        metrics.ingested(stored, batch.size() - stored - rejected, rejected);
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
@@ -176,9 +186,6 @@ public class Outbox implements AutoCloseable {
     }
 
     private void storeAccepted(Incoming message, long now) throws SQLException {
-        if (!markSeen(message, now)) {
-            return;
-        }
         String key = key(message.payload());
         List<String> accepting = sinks.values().stream()
                 .filter(s -> s.accepts(message.kind(), message.messageType(), message.topic())).map(Sink::name).toList();
@@ -300,6 +307,7 @@ public class Outbox implements AutoCloseable {
             rollback();
             throw e;
         }
+        metrics.delivered(sinkName, batch.items());
         sinks.get(sinkName).succeeded();
     }
 
@@ -355,11 +363,14 @@ public class Outbox implements AutoCloseable {
             throw e;
         }
         if (dead) {
+            metrics.deadLettered(sinkName, 1);
             LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
         } else if (permanent) {
+            metrics.retried(sinkName, batch.size());
             sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
             LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
         } else {
+            metrics.retried(sinkName, batch.size());
             sink.backOff(reason, now);
         }
     }
@@ -380,6 +391,7 @@ public class Outbox implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<String> deadLetters = new ArrayList<>();
         List<Batch.Item> delivered = new ArrayList<>();
+        int retried = 0;
         try (PreparedStatement postpone = db.prepareStatement(
                      "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
              PreparedStatement failed = db.prepareStatement("""
@@ -413,6 +425,8 @@ public class Outbox implements AutoCloseable {
                         failed.executeUpdate();
                         if (dead) {
                             deadLetters.add("message=" + item.messageId() + " reason=\"" + reason + "\"");
+                        } else {
+                            retried++;
                         }
                     }
                 }
@@ -423,6 +437,9 @@ public class Outbox implements AutoCloseable {
             rollback();
             throw e;
         }
+        metrics.delivered(sinkName, delivered);
+        metrics.retried(sinkName, retried);
+        metrics.deadLettered(sinkName, deadLetters.size());
         deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
     }
 

@@ -142,6 +142,20 @@ public class Sink {
         if (consecutiveFailures == 1) {
             LOG.warn("sink={} state=retrying error=\"{}\"", name, reason);
         }
+        lastError = reason;
+    }
+
+    /** For health and the status page: up, retrying, or circuit-open. */
+    public synchronized String state() {
+        if (breaker != null && breaker.getState() == CircuitBreaker.State.OPEN) {
+            return "circuit-open";
+        }
+        return consecutiveFailures > 0 ? "retrying" : "up";
+    }
+
+    /** Why the sink is retrying; null when it is up. */
+    public synchronized String lastError() {
+        return lastError;
     }
 
     /** The sink answered, even if it refused the message: it is up. */

@@ -1,6 +1,10 @@
 package com.foxtrackr.fanout.it;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,6 +12,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import static org.awaitility.Awaitility.await;
 
@@ -129,6 +136,53 @@ final class Bundle implements AutoCloseable {
 
     Path outbox() {
         return dataDir.resolve("outbox.db");
+    }
+
+    /** The answer's body from the bundle's HTTP server; prefixed with the status when it is not 200. */
+    String http(String method, String path) throws IOException, InterruptedException {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + httpPort + path)).method(method, HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() == 200 ? response.body() : response.statusCode() + " " + response.body();
+    }
+
+    /** /observe/health with every check's details: the status code (200 or 503) and the answer. */
+    Health health() throws IOException, InterruptedException {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + httpPort + "/observe/health?data=true")).build(), HttpResponse.BodyHandlers.ofString());
+        return new Health(response.statusCode(), new ObjectMapper().readTree(response.body()));
+    }
+
+    record Health(int status, JsonNode body) {
+        /** One check's status (UP or DOWN), or null if there is no such check. */
+        String check(String name) {
+            JsonNode check = find(name);
+            return check == null ? null : check.path("status").asText();
+        }
+
+        JsonNode data(String name) {
+            JsonNode check = find(name);
+            return check == null ? null : check.path("data");
+        }
+
+        private JsonNode find(String name) {
+            for (JsonNode check : body.path("checks")) {
+                if (name.equals(check.path("name").asText())) {
+                    return check;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** A value from /observe/metrics: the sample whose name and labels (as Prometheus prints them) are given; NaN if absent. */
+    double metric(String sample) throws IOException, InterruptedException {
+        for (String line : http("GET", "/observe/metrics").split("\n")) {
+            if (line.startsWith(sample + " ")) {
+                return Double.parseDouble(line.substring(sample.length() + 1).trim());
+            }
+        }
+        return Double.NaN;
     }
 
     private static String javaBinary() {

@@ -1,9 +1,5 @@
 package com.foxtrackr.fanout.it;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,24 +85,16 @@ class DeadLetterIT {
             }
 
             // The same over HTTP: counts, then a replay of a time window of the other device.
-            assertTrue(http(bundle, "GET", "/dlq").matches(
+            assertTrue(bundle.http("GET", "/dlq").matches(
                     "\\[\\{\"sink\":\"acme\",\"reason\":\"HTTP 422: bad unit\",\"count\":10,\"last\":\"[^\"]+\"}]"));
             String window = "from=" + Instant.ofEpochMilli(Messages.T0) + "&to=" + Instant.ofEpochMilli(Messages.T0 + 5);
-            assertEquals("{\"replayed\":5}", http(bundle, "POST", "/dlq/replay?sink=acme&device=dev-b&" + window));
+            assertEquals("{\"replayed\":5}", bundle.http("POST", "/dlq/replay?sink=acme&device=dev-b&" + window));
             await().atMost(Duration.ofSeconds(30)).until(() -> partner.findAll(postRequestedFor(urlEqualTo("/ingest"))).size() == 35);
-            assertTrue(http(bundle, "POST", "/dlq/replay?from=yesterday").startsWith("400 from takes an ISO-8601 time"));
+            assertTrue(bundle.http("POST", "/dlq/replay?from=yesterday").startsWith("400 from takes an ISO-8601 time"));
 
             assertEquals("purged 5", bundle.cli("dlq", "purge", "--sink", "acme").text().trim());
             assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message"));
         }
-    }
-
-    /** The answer's body; prefixed with the status when it is not 200. */
-    static String http(Bundle bundle, String method, String path) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + bundle.httpPort + path)).method(method, HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return response.statusCode() == 200 ? response.body() : response.statusCode() + " " + response.body();
     }
 
     // Rejected input can be read back byte for byte, even when it is not text.

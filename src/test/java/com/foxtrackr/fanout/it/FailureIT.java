@@ -136,6 +136,41 @@ class FailureIT {
         }
     }
 
+    // Mosquitto, with its persistence, restarted twice: while it is down health says so; the bundle reconnects
+    // by itself and resumes its session, including what was queued for it across a restart.
+    @Test
+    void should_resume_its_session_after_broker_restarts() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start()) {
+            try (Publisher publisher = new Publisher(broker)) {
+                publishBatteries(publisher, 0, 200);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 200);
+
+            broker.stop();
+            await().atMost(Duration.ofSeconds(30)).until(() -> "DOWN".equals(bundle.health().check("source-fleet")));
+            assertEquals(503, bundle.health().status());
+            assertTrue(bundle.health().body().toString().contains("not connected to the broker"));
+            broker.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> "UP".equals(bundle.health().check("source-fleet")));
+            try (Publisher publisher = new Publisher(broker)) {
+                publishBatteries(publisher, 200, 400);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 400);
+
+            // queued for the stopped bundle, kept across the broker's restart by its persistence
+            bundle.stop();
+            try (Publisher publisher = new Publisher(broker)) {
+                publishBatteries(publisher, 400, 600);
+            }
+            broker.stop();
+            broker.start();
+            bundle.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> influx.count("foxtrackr", "battery", "level"), equalTo(600L));
+            assertEquals(600, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
+            assertTrue(bundle.metric("fanout_mqtt_reconnects_total{client_id=\"id-test-01\"}") == 0, "a new process counts anew");
+        }
+    }
+
     // A QoS 2 backlog larger than the packet-id space: Mosquitto 2.0 then sends messages with the id of one
     // still in flight, which Paho would deliver once and acknowledge twice. Every message is stored, once.
     @Test

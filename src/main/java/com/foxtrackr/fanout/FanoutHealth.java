@@ -1,0 +1,69 @@
+package com.foxtrackr.fanout;
+
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.health.HealthCheckRegistry;
+import org.apache.camel.health.HealthCheckResultBuilder;
+import org.apache.camel.impl.health.AbstractHealthCheck;
+
+/**
+ * Camel health checks, served at /observe/health: one per source (connected, storing, time since the last
+ * message) and one per sink (up, retrying or circuit open, and what waits for it). DOWN says why.
+ */
+final class FanoutHealth {
+    private FanoutHealth() {
+    }
+
+    static void source(CamelContext context, String name, SourceState state) {
+        register(context, new AbstractHealthCheck("fanout", "source-" + name) {
+            @Override
+            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+                builder.detail("client-id", state.clientId);
+                builder.detail("url", state.url);
+                builder.detail("received", state.received.get());
+                builder.detail("reconnects", state.reconnects.get());
+                if (state.lastMessageMs > 0) {
+                    builder.detail("since-last-message-s", (System.currentTimeMillis() - state.lastMessageMs) / 1000);
+                }
+                if (!state.connected) {
+                    builder.down().message("not connected to the broker: " + state.connectionError);
+                } else if (state.storeError != null) {
+                    builder.down().message("connected, but the outbox cannot store (nothing is acknowledged): " + state.storeError);
+                } else {
+                    builder.up();
+                }
+            }
+        });
+    }
+
+    static void sink(CamelContext context, Sink sink, Backlog backlog) {
+        register(context, new AbstractHealthCheck("fanout", "sink-" + sink.name()) {
+            @Override
+            protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+                String state = sink.state();
+                builder.detail("state", state);
+                try {
+                    Backlog.Sink waiting = backlog.snapshot().sink(sink.name());
+                    builder.detail("pending", waiting.pending());
+                    if (waiting.oldestPendingReceivedMs() > 0) {
+                        builder.detail("oldest-pending-age-s", (System.currentTimeMillis() - waiting.oldestPendingReceivedMs()) / 1000);
+                    }
+                    builder.detail("dead-letters", waiting.dead());
+                } catch (Exception e) {
+                    builder.detail("pending", "unknown: " + MessageValidator.reason(e));
+                }
+                if ("up".equals(state)) {
+                    builder.up();
+                } else {
+                    builder.down().message(state + ": " + sink.lastError());
+                }
+            }
+        });
+    }
+
+    private static void register(CamelContext context, AbstractHealthCheck check) {
+        check.setCamelContext(context);
+        HealthCheckRegistry.get(context).register(check);
+    }
+}
