@@ -1,0 +1,113 @@
+package com.foxtrackr.fanout.it;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A crash loop: while 20,000 messages arrive at QoS 2, the bundle is killed with SIGKILL five times at random
+ * moments and started again. Every sink ends with every message: InfluxDB exactly, the archive exactly once,
+ * the partner at least once, with each repeat under the same idempotency key.
+ */
+class CrashLoopIT {
+    static final int N = 20_000;
+    static final int KILLS = 5;
+
+    @Test
+    void should_lose_and_double_nothing_across_five_kills_at_random_moments() throws Exception {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        Map<String, Set<String>> keysByPayload = new ConcurrentHashMap<>();
+        AtomicInteger partnerRequests = new AtomicInteger();
+        HttpServer partner = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
+        partner.setExecutor(Executors.newFixedThreadPool(8));
+        partner.createContext("/ingest", exchange -> {
+            String payload = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            keysByPayload.computeIfAbsent(payload, p -> ConcurrentHashMap.newKeySet()).add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
+            partnerRequests.incrementAndGet();
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        partner.start();
+        Path directory = Files.createTempDirectory("archive");
+        List<String> published = new ArrayList<>();
+        for (int i = 0; i < N; i++) {
+            long time = Messages.T0 + i * 1000L;
+            String device = "dev-" + (i % 200);
+            published.add(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
+        }
+        try (Mosquitto broker = new Mosquitto().start();
+             Influx influx = new Influx().start().createDatabase("foxtrackr");
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_SINKS", "influx,local,acme")
+                     .with("FANOUT_SINK_LOCAL_TYPE", "directory")
+                     .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
+                     .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
+                     .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
+                     .with("FANOUT_SINK_ACME_TYPE", "http")
+                     .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
+                try {
+                    for (String payload : published) {
+                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            for (int kill = 0; kill < KILLS; kill++) {
+                long before = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen");
+                // a random moment once the restarted bundle is taking messages again
+                int after = 50 + random.nextInt(1500);
+                await().atMost(Duration.ofSeconds(60)).until(() ->
+                        OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") >= Math.min(N, before + after));
+                bundle.kill();
+                bundle.start();
+            }
+            publishing.get();
+            await().atMost(Duration.ofMinutes(3)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"),
+                    equalTo(0L));
+            assertEquals(N, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "seed " + seed);
+            assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"), "seed " + seed);
+            assertEquals(N / 2, influx.count("foxtrackr", "temperature", "value"), "seed " + seed);
+        } finally {
+            partner.stop(0);
+        }
+        List<byte[]> archived = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                archived.addAll(S3Proxy.lines(Files.readAllBytes(file)));
+            }
+        }
+        ArchiveIT.assertExactlyOnce(published, archived, "the archive (seed " + seed + ")");
+        for (String payload : published) {
+            assertEquals(1, keysByPayload.getOrDefault(payload, Set.of()).size(), "one key per payload, at least one call: " + payload);
+        }
+        assertEquals(N, keysByPayload.size(), "the partner got nothing else");
+        int repeats = partnerRequests.get() - N;
+        assertTrue(repeats >= 0);
+        System.out.printf("crash loop (seed %d): %d kills, the partner got %d repeats of %d messages%n", seed, KILLS, repeats, N);
+    }
+}
