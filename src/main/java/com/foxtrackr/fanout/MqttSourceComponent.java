@@ -18,6 +18,7 @@ import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
 import org.slf4j.Logger;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
  * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
  * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
- * one line per connection change, and keeps Paho's in-flight state in SQLite (see MqttInflightStore).
+ * one line per connection change, keeps Paho's in-flight state in SQLite (see MqttInflightStore), takes TLS
+ * trust and credentials from MqttConnection, and fails its start when the broker refuses the subscription.
  */
 public class MqttSourceComponent extends PahoComponent {
     private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
@@ -78,21 +80,67 @@ public class MqttSourceComponent extends PahoComponent {
                     .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
             MqttClient client = new MqttClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
             client.setManualAcks(config.isManualAcksEnabled());
-            MqttCallbackExtended callback = callback(config.getClientId());
+            MqttConnection connection = connection();
+            MqttCallbackExtended callback = callback(config.getClientId(), connection);
             client.setCallback(callback);
             setClient(client);
+            MqttConnectOptions options = SourceEndpoint.connectOptions(config);
+            if (connection != null) {
+                connection.apply(options);
+            }
             try {
-                client.connect(SourceEndpoint.connectOptions(config));
+                client.connect(options);
             } catch (Exception e) {
-                LOG.warn("client-id={} state=disconnected error=\"{}\"", config.getClientId(), MessageValidator.reason(e));
-                setClient(null);
-                client.close(true);
+                MqttConnection.Failure failure = connection == null
+                        ? new MqttConnection.Failure(false, MessageValidator.reason(e)) : connection.describe(e);
+                String line = "client-id={} state=disconnected url={} error=\"{}\"";
+                if (failure.needsOperator()) {
+                    LOG.error(line, config.getClientId(), config.getBrokerUrl(), failure.reason());
+                } else {
+                    LOG.warn(line, config.getClientId(), config.getBrokerUrl(), failure.reason());
+                }
+                close(client);
                 throw e;
             }
             LOG.info("client-id={} state=connected url={}", config.getClientId(), config.getBrokerUrl());
-            // Subscribes, and swaps in camel-paho's own callback, which does the same; ours goes back on.
-            super.doStart();
+            try {
+                // Subscribes, and swaps in camel-paho's own callback, which does the same; ours goes back on.
+                super.doStart();
+            } catch (Exception e) {
+                close(client);
+                if (!(e instanceof MqttException refused && refused.getReasonCode() == MqttException.REASON_CODE_SUBSCRIBE_FAILED)) {
+                    throw e;
+                }
+                // SUBACK 0x80: the broker refused the filter (an ACL, or a filter it does not allow). Connected
+                // but subscribed to nothing, the source would look started and receive nothing: fail its start
+                // instead, so that the route controller retries it and it shows.
+                String reason = "the broker refused the subscription (SUBACK 0x80): the topic filter is not allowed for this user";
+                LOG.error("client-id={} state=subscription-refused topic={} url={} error=\"{}\"",
+                        config.getClientId(), getEndpoint().getTopic(), config.getBrokerUrl(), reason);
+                throw new IllegalStateException("client-id=" + config.getClientId() + " topic=" + getEndpoint().getTopic() + ": " + reason);
+            }
             client.setCallback(callback);
+            LOG.info("client-id={} state=subscribed topic={}", config.getClientId(), getEndpoint().getTopic());
+        }
+
+        private MqttConnection connection() {
+            return getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("mqttConnection", MqttConnection.class);
+        }
+
+        private void close(MqttClient client) {
+            setClient(null);
+            try {
+                if (client.isConnected()) {
+                    client.disconnect();
+                }
+            } catch (MqttException e) {
+                LOG.debug("disconnecting after a failed start: {}", e.getMessage());
+            }
+            try {
+                client.close(true);
+            } catch (MqttException e) {
+                LOG.debug("closing after a failed start: {}", e.getMessage());
+            }
         }
 
         @Override
@@ -130,7 +178,7 @@ public class MqttSourceComponent extends PahoComponent {
             }
         }
 
-        private MqttCallbackExtended callback(String clientId) {
+        private MqttCallbackExtended callback(String clientId, MqttConnection connection) {
             return new MqttCallbackExtended() {
                 @Override
                 public void connectComplete(boolean reconnect, String serverUri) {
@@ -141,7 +189,8 @@ public class MqttSourceComponent extends PahoComponent {
 
                 @Override
                 public void connectionLost(Throwable cause) {
-                    LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId, MessageValidator.reason(cause));
+                    LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId,
+                            connection == null ? MessageValidator.reason(cause) : connection.describe(cause).reason());
                 }
 
                 @Override
