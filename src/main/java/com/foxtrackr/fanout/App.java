@@ -5,6 +5,7 @@ import org.apache.camel.main.Main;
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
 public class App {
     public static void main(String[] args) throws Exception {
+        Secrets.fromEnvironment(System.getenv());
         if (args.length > 0 && args[0].equals("dlq")) {
             System.exit(DeadLetterCommand.run(args, System.out, System.err));
         }

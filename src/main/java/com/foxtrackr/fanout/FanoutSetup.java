@@ -67,7 +67,7 @@ public class FanoutSetup extends MainListenerSupport {
         long retentionMs = settings.number("fanout.dead-letters.retention-ms", 604_800_000L, 1, Long.MAX_VALUE);
         settings.number("fanout.outbox.maintenance-interval-ms", 60_000, 100, 86_400_000);
         settings.number("fanout.mqtt.qos", 2, 0, 2);
-        settings.text("fanout.mqtt.url");
+        MqttConnection mqtt = MqttConnection.fromSettings(settings);
 
         var json = MessageValidator.objectMapper(maxPayload);
         context.getRegistry().bind("fanoutJson", json);
@@ -109,6 +109,7 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
         }
         context.getRegistry().bind("paho", new MqttSourceComponent());
+        context.getRegistry().bind("mqttConnection", mqtt);
 
         createSources(context, settings);
         createSinks(context, settings);
@@ -148,6 +149,11 @@ public class FanoutSetup extends MainListenerSupport {
             String type = settings.text(prefix + "type");
             Map<String, String> parameters = instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
                     COMMON_SINK_OPTIONS);
+            parameters.forEach((option, value) -> {
+                if (Secrets.isSecret(option)) {
+                    Secrets.add(value);
+                }
+            });
             SinkFilter filter = SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
             long initialDelay = settings.number(prefix + "retry.initial-delay-ms", 1000, 1, 3_600_000);
             double multiplier = settings.decimal(prefix + "retry.multiplier", 2.0, 1.0, 10.0);

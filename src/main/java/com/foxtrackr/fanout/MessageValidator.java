@@ -154,6 +154,7 @@ public class MessageValidator {
             text = text.substring(0, newline);
         }
         text = text.replaceAll("\\p{Cntrl}", "?");
+        text = Secrets.redact(text);
         return text.length() > 500 ? text.substring(0, 500) + "..." : text;
     }
 }

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * camel-paho 4.17 connects first: a persistent session's queued messages and QoS 2 releases that arrive
  * before the callback is set are dropped by Paho without an acknowledgement, and sit in the broker's
  * in-flight window until the next reconnect. Setting the callback first closes that gap. It also logs
- * one line per connection change, keeps Paho's in-flight state in SQLite (see MqttInflightStore), keeps
+ * one line per connection change, keeps Paho's in-flight state in SQLite (see MqttInflightStore), takes TLS
+ * trust and credentials from MqttConnection, fails its start when the broker refuses the subscription, keeps
  * each source's state for health and metrics (SourceState), and restarts a source whose messages could not
  * be stored, since the broker sends them again only on a new connection.
  */
@@ -121,20 +122,68 @@ public class MqttSourceComponent extends PahoComponent {
                     .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
             MqttClient client = new SourceClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
             client.setManualAcks(config.isManualAcksEnabled());
-            client.setCallback(callback(config.getClientId()));
+            MqttConnection connection = connection();
+            client.setCallback(callback(config.getClientId(), connection));
             setClient(client);
+            MqttConnectOptions options = SourceEndpoint.connectOptions(config);
+            if (connection != null) {
+                connection.apply(options);
+            }
             try {
-                client.connect(SourceEndpoint.connectOptions(config));
+                client.connect(options);
             } catch (Exception e) {
-                state.connectionError = MessageValidator.reason(e);
-                LOG.warn("client-id={} state=disconnected error=\"{}\"", config.getClientId(), state.connectionError);
-                setClient(null);
-                client.close(true);
+                MqttConnection.Failure failure = connection == null
+                        ? new MqttConnection.Failure(false, MessageValidator.reason(e)) : connection.describe(e);
+                state.connectionError = failure.reason();
+                String line = "client-id={} state=disconnected url={} error=\"{}\"";
+                if (failure.needsOperator()) {
+                    LOG.error(line, config.getClientId(), config.getBrokerUrl(), failure.reason());
+                } else {
+                    LOG.warn(line, config.getClientId(), config.getBrokerUrl(), failure.reason());
+                }
+                close(client);
                 throw e;
             }
             connected(false);
-            // subscribes (camel-paho's own callback, which it sets too, is refused by SourceClient)
-            super.doStart();
+            try {
+                // subscribes (camel-paho's own callback, which it sets too, is refused by SourceClient)
+                super.doStart();
+            } catch (Exception e) {
+                close(client);
+                if (!(e instanceof MqttException refused && refused.getReasonCode() == MqttException.REASON_CODE_SUBSCRIBE_FAILED)) {
+                    throw e;
+                }
+                // SUBACK 0x80: the broker refused the filter (an ACL, or a filter it does not allow). Connected
+                // but subscribed to nothing, the source would look started and receive nothing: fail its start
+                // instead, so that the route controller retries it and it shows.
+                String reason = "the broker refused the subscription (SUBACK 0x80): the topic filter is not allowed for this user";
+                state.connected = false;
+                state.connectionError = reason;
+                LOG.error("client-id={} state=subscription-refused topic={} url={} error=\"{}\"",
+                        config.getClientId(), getEndpoint().getTopic(), config.getBrokerUrl(), reason);
+                throw new IllegalStateException("client-id=" + config.getClientId() + " topic=" + getEndpoint().getTopic() + ": " + reason);
+            }
+            LOG.info("client-id={} state=subscribed topic={}", config.getClientId(), getEndpoint().getTopic());
+        }
+
+        private MqttConnection connection() {
+            return getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("mqttConnection", MqttConnection.class);
+        }
+
+        private void close(MqttClient client) {
+            setClient(null);
+            try {
+                if (client.isConnected()) {
+                    client.disconnect();
+                }
+            } catch (MqttException e) {
+                LOG.debug("disconnecting after a failed start: {}", e.getMessage());
+            }
+            try {
+                client.close(true);
+            } catch (MqttException e) {
+                LOG.debug("closing after a failed start: {}", e.getMessage());
+            }
         }
 
         @Override
@@ -256,7 +305,7 @@ public class MqttSourceComponent extends PahoComponent {
             LOG.info("client-id={} state=connected{} url={}", state.clientId, reconnect ? " reconnect=true" : "", state.url);
         }
 
-        private MqttCallbackExtended callback(String clientId) {
+        private MqttCallbackExtended callback(String clientId, MqttConnection connection) {
             return new SourceCallback() {
                 @Override
                 public void connectComplete(boolean reconnect, String serverUri) {
@@ -268,7 +317,7 @@ public class MqttSourceComponent extends PahoComponent {
                 @Override
                 public void connectionLost(Throwable cause) {
                     state.connected = false;
-                    state.connectionError = MessageValidator.reason(cause);
+                    state.connectionError = connection == null ? MessageValidator.reason(cause) : connection.describe(cause).reason();
                     LOG.warn("client-id={} state=disconnected error=\"{}\"", clientId, state.connectionError);
                 }
 

@@ -22,7 +22,7 @@ final class Publisher implements AutoCloseable {
 
     Publisher(Mosquitto broker, int qos) throws MqttException {
         this.qos = qos;
-        client = new MqttClient(broker.url(), "publisher-" + System.nanoTime(), new MemoryPersistence());
+        client = new MqttClient(broker.publisherUrl(), "publisher-" + System.nanoTime(), new MemoryPersistence());
         MqttConnectOptions options = new MqttConnectOptions();
         options.setMaxInflight(1000);
         client.connect(options);
@@ -53,7 +53,7 @@ final class Publisher implements AutoCloseable {
                 }
             }
             Process pub = new ProcessBuilder(Services.binary("mosquitto_pub", "mosquitto-clients"), "-h", "127.0.0.1",
-                    "-p", String.valueOf(broker.port), "-q", String.valueOf(qos), "-t", "foxtrackr/grp/V3.0/bat", "-l")
+                    "-p", String.valueOf(broker.publisherPort()), "-q", String.valueOf(qos), "-t", "foxtrackr/grp/V3.0/bat", "-l")
                     .redirectInput(lines.toFile()).redirectErrorStream(true).start();
             pub.getInputStream().transferTo(OutputStream.nullOutputStream());
             if (pub.waitFor() != 0) {

@@ -56,11 +56,16 @@ class StartupErrorsIT {
         "FANOUT_SINK_INFLUX_KINDS         | other       | fanout.sink.influx.kinds must list series kinds",
         "FANOUT_SINKS                     | influx,Bad! | fanout.sinks has the name 'Bad!'",
         "FANOUT_MQTT_QOS                  | 3           | fanout.mqtt.qos must be between 0 and 2, not 3",
+        "FANOUT_MQTT_URL                  | mqtt.example.com:8883 | fanout.mqtt.url is 'mqtt.example.com:8883': write tcp://host:1883 or ssl://host:8883",
         "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
         "FANOUT_SINK_INFLUX_TOPICS        | foxtrackr/#/x | fanout.sink.influx.topics has 'foxtrackr/#/x', which is not an MQTT topic filter",
     })
     void should_refuse_to_start_and_name_the_property(String variable, String value, String message) throws Exception {
-        Bundle bundle = new Bundle(broker, influx).with(variable, value);
+        assertRefusedToStart(new Bundle(broker, influx).with(variable, value), message);
+    }
+
+    /** The bundle exits with 2 and a line that names the property, without a stack trace. */
+    static void assertRefusedToStart(Bundle bundle, String message) throws Exception {
         bundle.launch();
         int exit = bundle.awaitExit();
         String output = bundle.output();

@@ -1,0 +1,87 @@
+package com.foxtrackr.fanout;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import ch.qos.logback.classic.pattern.MessageConverter;
+import ch.qos.logback.classic.pattern.ThrowableProxyConverter;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+
+/**
+ * The configuration's secret values (the broker's password, sink passwords, tokens and keys): every log line
+ * (through the converters below, named in logback.xml) and every stored or shown error (MessageValidator.reason)
+ * has them replaced by a mask, whoever wrote the text: our code, Camel, a client library, or a partner's answer.
+ */
+public final class Secrets {
+    static final String MASK = "******";
+    /** Shorter values would mask ordinary text; a secret this short is no secret. */
+    private static final int MIN_LENGTH = 4;
+    private static final List<String> VALUES = new CopyOnWriteArrayList<>();
+
+    private Secrets() {
+    }
+
+    static synchronized void add(String value) {
+        if (value == null || value.length() < MIN_LENGTH) {
+            return;
+        }
+        for (String form : List.of(value, URLEncoder.encode(value, StandardCharsets.UTF_8),
+                URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20"))) {
+            if (!VALUES.contains(form)) {
+                VALUES.add(form);
+            }
+        }
+        VALUES.sort(Comparator.comparingInt(String::length).reversed());
+    }
+
+    /**
+     * The secrets among environment variables, by their names (FANOUT_MQTT_PASSWORD, FANOUT_SINK_ACME_BEARER_TOKEN,
+     * ..._SECRET_ACCESS_KEY, ...), before anything reads them: Camel logs a property's value at DEBUG when it resolves it.
+     */
+    static void fromEnvironment(Map<String, String> environment) {
+        environment.forEach((name, value) -> {
+            if (isSecret(name.toLowerCase(Locale.ROOT).replace('_', '-'))) {
+                add(value);
+            }
+        });
+    }
+
+    /** Whether an option holds a secret, by its name. */
+    static boolean isSecret(String option) {
+        return option.endsWith("password") || option.endsWith("token") || option.endsWith("secret-access-key")
+                || option.endsWith("access-key-id");
+    }
+
+    public static String redact(String text) {
+        if (text == null) {
+            return null;
+        }
+        for (String value : VALUES) {
+            if (text.contains(value)) {
+                text = text.replace(value, MASK);
+            }
+        }
+        return text;
+    }
+
+    /** %redactedMsg: the log message with secrets masked. */
+    public static class RedactedMessage extends MessageConverter {
+        @Override
+        public String convert(ILoggingEvent event) {
+            return redact(super.convert(event));
+        }
+    }
+
+    /** %redactedEx: the stack trace with secrets masked (exception messages can quote URIs and answers). */
+    public static class RedactedThrowable extends ThrowableProxyConverter {
+        @Override
+        public String convert(ILoggingEvent event) {
+            return redact(super.convert(event));
+        }
+    }
+}
