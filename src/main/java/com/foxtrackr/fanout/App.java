@@ -4,18 +4,51 @@ import org.apache.camel.main.Main;
 
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
 public class App {
+    static final String USAGE = """
+            usage: java -jar foxtrackr-fanout.jar [command]
+              (none)      runs the fan-out: ./application.properties and ./routes/*.yaml, the environment overriding any property
+              check       reads the configuration, tries every connection (broker, each sink) and prints what works;
+                          exit code 0 when everything works, 1 when something does not, 2 for a configuration mistake
+              dlq ...     the dead-letter queues: list, show, payload, replay, purge (java -jar foxtrackr-fanout.jar dlq)
+              --version   the version
+              --help      this text""";
+
+    /** The version Maven built, from the jar's manifest. */
+    static String version() {
+        String version = App.class.getPackage().getImplementationVersion();
+        return version == null ? "(development build)" : version;
+    }
+
     public static void main(String[] args) throws Exception {
-        Secrets.fromEnvironment(System.getenv());
-        if (args.length > 0 && args[0].equals("dlq")) {
-            System.exit(DeadLetterCommand.run(args, System.out, System.err));
+        String command = args.length > 0 ? args[0] : "";
+        if (command.equals("check")) {
+            System.setProperty("FANOUT_LOG_TARGET", "System.err"); // before the first log line configures logging
         }
+        Secrets.fromEnvironment(System.getenv());
+        switch (command) {
+            case "dlq" -> System.exit(DeadLetterCommand.run(args, System.out, System.err));
+            case "--help", "-h", "help" -> {
+                System.out.println(USAGE);
+                System.exit(0);
+            }
+            case "--version", "-V", "version" -> {
+                System.out.println("foxtrackr-fanout " + version());
+                System.exit(0);
+            }
+            default -> {
+            }
+        }
+        boolean check = command.equals("check");
         Main main = new Main();
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
-        main.addMainListener(new FanoutSetup());
+        main.addMainListener(new FanoutSetup(check));
         try {
-            main.run(args);
+            main.run(check ? java.util.Arrays.copyOfRange(args, 1, args.length) : args);
         } catch (Exception e) {
             for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof CheckCommand.Done done) {
+                    System.exit(done.exitCode);
+                }
                 if (cause instanceof ConfigException) {
                     // An operator's mistake: the message says what to fix, a stack trace would only hide it.
                     System.err.println("ERROR " + cause.getMessage());

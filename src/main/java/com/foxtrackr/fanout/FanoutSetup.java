@@ -1,6 +1,7 @@
 package com.foxtrackr.fanout;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,6 +53,17 @@ public class FanoutSetup extends MainListenerSupport {
     private Backlog backlog;
     private Metrics metrics;
     private final SourceState.All sourceStates = new SourceState.All();
+    private final boolean checkOnly;
+    private final List<CheckCommand.Probe> probes = new ArrayList<>();
+
+    public FanoutSetup() {
+        this(false);
+    }
+
+    /** With checkOnly, configures everything, runs the check command's probes and stops before any route starts. */
+    public FanoutSetup(boolean checkOnly) {
+        this.checkOnly = checkOnly;
+    }
 
     @Override
     public void afterConfigure(BaseMainSupport main) {
@@ -111,11 +123,16 @@ public class FanoutSetup extends MainListenerSupport {
         context.getRegistry().bind("paho", new MqttSourceComponent());
         context.getRegistry().bind("mqttConnection", mqtt);
 
-        createSources(context, settings);
+        createSources(context, settings, mqtt);
         createSinks(context, settings);
+        if (checkOnly) {
+            Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
+            probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
+            throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
+        }
     }
 
-    private void createSources(CamelContext context, Settings settings) {
+    private void createSources(CamelContext context, Settings settings, MqttConnection mqtt) {
         List<String> sources = names(settings, "fanout.sources");
         if (sources.isEmpty()) {
             throw new ConfigException("fanout.sources", "lists no source: name at least one MQTT subscription");
@@ -133,6 +150,8 @@ public class FanoutSetup extends MainListenerSupport {
                         + "', already used by another source: each source needs its own client id and session");
             }
             instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
+            probes.add(new CheckCommand.Probe("source " + source, "fanout.mqtt.*, FANOUT_MQTT_USERNAME/PASSWORD, " + prefix + "topic",
+                    () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
             SourceState state = sourceStates.of(clientId);
             FanoutHealth.source(context, source, state);
             metrics.source(state);
@@ -194,6 +213,7 @@ public class FanoutSetup extends MainListenerSupport {
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
+            probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(context, sink, type, parameters)));
             FanoutHealth.sink(context, outbox.sink(sink), backlog);
             metrics.backlog(sink, backlog);
             LOG.info("sink={} type={} accepts={}", sink, type, filter);

@@ -23,6 +23,9 @@ final class Bundle implements AutoCloseable {
     static final Path JAR = Path.of(System.getProperty("fanout.jar", "target/foxtrackr-fanout.jar")).toAbsolutePath();
     static final Path HOME = Path.of(System.getProperty("fanout.home", ".")).toAbsolutePath();
 
+    /** HTTP/1.1 as Prometheus and curl speak it: the JDK's default upgrade to HTTP/2 sometimes gets no answer from Vert.x. */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
     final Path dataDir = Services.tempDir("fanout-data");
     final Map<String, String> env = new HashMap<>();
     final int httpPort = Services.freePort();
@@ -134,22 +137,33 @@ final class Bundle implements AutoCloseable {
         return new CliResult(cli.waitFor(), out, err);
     }
 
+    /** The same jar with a command (check, --version), configured as this bundle is. */
+    CliResult command(String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of(javaBinary(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        byte[] out = process.getInputStream().readAllBytes();
+        String err = new String(process.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        return new CliResult(process.waitFor(), out, err);
+    }
+
     Path outbox() {
         return dataDir.resolve("outbox.db");
     }
 
     /** The answer's body from the bundle's HTTP server; prefixed with the status when it is not 200. */
     String http(String method, String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + httpPort + path)).method(method, HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         return response.statusCode() == 200 ? response.body() : response.statusCode() + " " + response.body();
     }
 
     /** /observe/health with every check's details: the status code (200 or 503) and the answer. */
     Health health() throws IOException, InterruptedException {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + httpPort + "/observe/health?data=true")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/observe/health?data=true"))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         return new Health(response.statusCode(), new ObjectMapper().readTree(response.body()));
     }
 

@@ -1,0 +1,72 @@
+package com.foxtrackr.fanout.it;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The jar's own commands: check, --version, --help. */
+class CommandLineIT {
+    Mosquitto broker;
+    Influx influx;
+
+    @BeforeEach
+    void startServices() {
+        broker = new Mosquitto().start();
+        influx = new Influx().start().createDatabase("foxtrackr");
+    }
+
+    @AfterEach
+    void stopServices() {
+        broker.close();
+        influx.close();
+    }
+
+    // Everything reachable: one "ok" line per connection and exit code 0.
+    @Test
+    void should_check_every_connection_and_say_that_everything_works() throws Exception {
+        Bundle.CliResult check = new Bundle(broker, influx).command("check");
+        String out = check.text();
+        assertEquals(0, check.exit(), out + check.err());
+        assertTrue(out.matches("(?s).*\\nsource fleet +ok +connected to tcp://127\\.0\\.0\\.1:\\d+, subscribed to foxtrackr/# at QoS 2\\n.*"), out);
+        assertTrue(out.matches("(?s).*\\nsink influx +ok +InfluxDB \\S+, database foxtrackr\\n.*"), out);
+        assertTrue(out.endsWith("everything works\n"), out);
+    }
+
+    // What does not work is named with the properties to fix; what works still says ok; exit code 1.
+    @Test
+    void should_name_what_does_not_work_and_the_property_to_fix() throws Exception {
+        influx.stop();
+        Bundle bundle = new Bundle(broker, influx)
+                .with("FANOUT_SINKS", "influx,acme,archive")
+                .with("FANOUT_SINK_ACME_TYPE", "http")
+                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + Services.freePort() + "/ingest")
+                .with("FANOUT_SINK_ARCHIVE_TYPE", "directory")
+                .with("FANOUT_SINK_ARCHIVE_DIRECTORY", Services.tempDir("archive").toString());
+        Bundle.CliResult check = bundle.command("check");
+        String out = check.text();
+        assertEquals(1, check.exit(), out + check.err());
+        assertTrue(out.matches("(?s).*\\nsource fleet +ok .*"), out);
+        assertTrue(out.matches("(?s).*\\nsink influx +FAIL +fanout\\.sink\\.influx\\.\\* +.*Failed to connect.*"), out);
+        assertTrue(out.matches("(?s).*\\nsink acme +FAIL +fanout\\.sink\\.acme\\.\\* +.*"), out);
+        assertTrue(out.matches("(?s).*\\nsink archive +ok +can write in .*"), out);
+        assertTrue(out.endsWith("something does not work: see TO FIX\n"), out);
+
+        broker.stop();
+        out = bundle.command("check").text();
+        assertTrue(out.matches("(?s).*\\nsource fleet +FAIL +fanout\\.mqtt\\.\\*.*"), out);
+    }
+
+    // The version Maven built, and a usage text that lists the commands.
+    @Test
+    void should_print_its_version_and_usage() throws Exception {
+        Bundle bundle = new Bundle(broker, influx);
+        assertTrue(bundle.command("--version").text().matches("foxtrackr-fanout \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\n"));
+        String help = bundle.command("--help").text();
+        for (String command : new String[] {"check", "dlq", "--version", "--help"}) {
+            assertTrue(help.contains("  " + command), help);
+        }
+    }
+}
