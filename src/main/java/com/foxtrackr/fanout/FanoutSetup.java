@@ -63,7 +63,6 @@ public class FanoutSetup extends MainListenerSupport {
         settings.text("fanout.mqtt.url");
 
         var json = MessageValidator.objectMapper(maxPayload);
-        context.getRegistry().bind("fanoutJson", json);
         context.getRegistry().bind("validator", new MessageValidator(maxPayload));
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
