@@ -82,7 +82,6 @@ public class FanoutSetup extends MainListenerSupport {
         MqttConnection mqtt = MqttConnection.fromSettings(settings);
 
         var json = MessageValidator.objectMapper(maxPayload);
-        context.getRegistry().bind("fanoutJson", json);
         context.getRegistry().bind("validator", new MessageValidator(maxPayload));
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 

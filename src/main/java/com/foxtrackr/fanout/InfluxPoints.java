@@ -56,12 +56,17 @@ public class InfluxPoints {
         return levels.length > 1 && !levels[1].isEmpty() ? levels[1] : null;
     }
 
-    /** Errors about the points themselves: retrying the same batch cannot help, isolating them can. */
+    /**
+     * Errors about the points themselves: retrying the same batch cannot help, isolating them can. InfluxDB
+     * answers "partial write" when it refused some points of a write (a field named "time", a type conflict,
+     * a series limit) and kept the others.
+     */
     public static boolean isPermanent(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof InfluxDBException.FieldTypeConflictException
                     || t instanceof InfluxDBException.UnableToParseException
-                    || t instanceof InfluxDBException.PointsBeyondRetentionPolicyException) {
+                    || t instanceof InfluxDBException.PointsBeyondRetentionPolicyException
+                    || t.getClass() == InfluxDBException.class && t.getMessage() != null && t.getMessage().startsWith("partial write")) {
                 return true;
             }
         }

@@ -1,11 +1,19 @@
 package com.foxtrackr.fanout;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
@@ -27,12 +35,14 @@ public class MessageValidator {
     public static final long MAX_TIME_MS = 9_223_372_036_854L;
 
     private final int maxPayloadBytes;
+    private final ObjectMapper json;
 
     public MessageValidator(int maxPayloadBytes) {
         this.maxPayloadBytes = maxPayloadBytes;
+        this.json = objectMapper(maxPayloadBytes);
     }
 
-    /** The parser used for payloads: strict about duplicate keys, depth and sizes. */
+    /** The parser used for payloads: strict about duplicate keys, depth, sizes and anything after the object. */
     public static ObjectMapper objectMapper(int maxPayloadBytes) {
         JsonFactory factory = JsonFactory.builder()
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -42,7 +52,8 @@ public class MessageValidator {
                         .maxNumberLength(64)
                         .build())
                 .build();
-        return new ObjectMapper(factory);
+        // "{...} {...}" would otherwise pass as its first object, and reach the archive as two on one line
+        return new ObjectMapper(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
     public void checkSize(Exchange exchange) throws InvalidMessageException {
@@ -53,6 +64,42 @@ public class MessageValidator {
         if (payload.length > maxPayloadBytes) {
             throw new InvalidMessageException("payload of " + payload.length + " bytes is over the limit of "
                     + maxPayloadBytes + " bytes (fanout.ingest.max-payload-bytes)");
+        }
+    }
+
+    /**
+     * JSON between systems is UTF-8 (RFC 8259). The parser would also take UTF-16 and UTF-32, a byte order mark,
+     * and overlong or surrogate UTF-8 sequences, and the archive and partners would then get raw bytes that
+     * are not the JSON text that was checked.
+     */
+    public void checkEncoding(Exchange exchange) throws InvalidMessageException {
+        byte[] payload = exchange.getMessage().getBody(byte[].class);
+        if (payload.length >= 3 && payload[0] == (byte) 0xEF && payload[1] == (byte) 0xBB && payload[2] == (byte) 0xBF) {
+            throw new InvalidMessageException("payload starts with a byte order mark: JSON text is UTF-8 without one");
+        }
+        for (int i = 0; i < payload.length; i++) {
+            if (payload[i] == 0) {
+                throw new InvalidMessageException("payload has a NUL byte at position " + i + ": JSON text is UTF-8, not UTF-16 or UTF-32");
+            }
+        }
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(payload);
+        CoderResult result = utf8.decode(in, CharBuffer.allocate(payload.length), true);
+        if (result.isError()) {
+            throw new InvalidMessageException("payload is not valid UTF-8 at byte " + in.position());
+        }
+    }
+
+    /**
+     * Body: the payload's bytes, then the parsed object. The parser's messages quote the payload (a duplicate
+     * key with a line break in it), so its error becomes a one-line reason before anything logs it.
+     */
+    public void parse(Exchange exchange) throws InvalidMessageException {
+        try {
+            exchange.getMessage().setBody(json.readValue(exchange.getMessage().getBody(byte[].class), JsonNode.class));
+        } catch (IOException e) {
+            throw new InvalidMessageException(reason(e));
         }
     }
 
@@ -143,7 +190,10 @@ public class MessageValidator {
         return node.getNodeType().name().toLowerCase();
     }
 
-    /** A reason fit for a log line or a table cell: one line, printable, bounded. */
+    /**
+     * A reason fit for a log line or a table cell: one line, printable, bounded. A long one keeps its start and
+     * its end, where an error that quotes its input says what is wrong with it.
+     */
     public static String reason(Throwable error) {
         String text = error instanceof JacksonException json ? json.getOriginalMessage() : error.getMessage();
         if (text == null) {
@@ -153,8 +203,9 @@ public class MessageValidator {
         if (newline >= 0) {
             text = text.substring(0, newline);
         }
-        text = text.replaceAll("\\p{Cntrl}", "?");
+        // C0 and C1 controls (NEL among them) and the Unicode line and paragraph separators
+        text = text.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", "?");
         text = Secrets.redact(text);
-        return text.length() > 500 ? text.substring(0, 500) + "..." : text;
+        return text.length() > 500 ? text.substring(0, 250) + " ... " + text.substring(text.length() - 250) : text;
     }
 }

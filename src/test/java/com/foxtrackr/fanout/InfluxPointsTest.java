@@ -38,11 +38,14 @@ class InfluxPointsTest {
 
     @Test
     void should_treat_only_errors_about_the_points_as_permanent() {
-        assertEquals(List.of(true, true, false, false), List.of(
+        assertEquals(List.of(true, true, true, false, false, false), List.of(
                 InfluxPoints.isPermanent(new RuntimeException("wrapped", org.influxdb.InfluxDBException.buildExceptionForErrorState(
                         "{\"error\":\"unable to parse 'x': missing fields\"}"))),
                 InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"partial write: field type conflict: input field \\\"charging\\\" is type float dropped=1\"}")),
+                // a field named "time": InfluxDB keeps the rest of the write and refuses that point for ever
+                InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"partial write: invalid field name: input field \\\"time\\\" on measurement \\\"battery\\\" is invalid dropped=1\"}")),
                 InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"database not found: \\\"x\\\"\"}")),
+                InfluxPoints.isPermanent(org.influxdb.InfluxDBException.buildExceptionForErrorState("{\"error\":\"partial write: cache-max-memory-size exceeded: (1/1)\"}")),
                 InfluxPoints.isPermanent(new java.io.IOException("connection refused"))));
     }
 

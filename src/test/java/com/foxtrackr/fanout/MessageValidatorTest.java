@@ -3,6 +3,7 @@ package com.foxtrackr.fanout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The checks of the ingest route, on the shared samples and on hostile values. */
 class MessageValidatorTest {
     static final int LIMIT = 65536;
+    static final String OK = "{\"messageType\":1,\"deviceId\":\"d\",\"version\":3,\"timeMs\":1,\"battery\":{\"level\":1}}";
     final MessageValidator validator = new MessageValidator(LIMIT);
     final ObjectMapper json = MessageValidator.objectMapper(LIMIT);
     final DefaultCamelContext context = new DefaultCamelContext();
@@ -86,10 +88,60 @@ class MessageValidatorTest {
         assertThrows(Exception.class, () -> check(deep.getBytes(StandardCharsets.UTF_8), "other"));
     }
 
+    // The archive and partners get the raw bytes: they must be the UTF-8 JSON text that was checked.
+    @ParameterizedTest
+    @ValueSource(strings = {"UTF-16BE", "UTF-16LE", "UTF-16", "UTF-32"})
+    void should_reject_json_that_is_not_utf8(String charset) {
+        byte[] payload = OK.getBytes(java.nio.charset.Charset.forName(charset));
+        InvalidMessageException e = assertThrows(InvalidMessageException.class, () -> check(payload, "battery"));
+        assertTrue(e.getMessage().contains("NUL byte"), e.getMessage());
+    }
+
+    @Test
+    void should_reject_a_byte_order_mark_and_malformed_utf8() {
+        byte[] bom = ("\uFEFF" + OK).getBytes(StandardCharsets.UTF_8);
+        assertTrue(assertThrows(InvalidMessageException.class, () -> check(bom, "battery")).getMessage().contains("byte order mark"));
+        // an overlong '/', an encoded surrogate, and Latin-1: the parser would read the first two as text
+        for (byte[] bad : List.of(new byte[] {(byte) 0xC0, (byte) 0xAF}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                new byte[] {(byte) 0xE9})) {
+            byte[] payload = OK.replace("\"d\"", "\"d" + "#".repeat(bad.length) + "\"").getBytes(StandardCharsets.UTF_8);
+            System.arraycopy(bad, 0, payload, OK.indexOf("\"d\"") + 2, bad.length);
+            InvalidMessageException e = assertThrows(InvalidMessageException.class, () -> check(payload, "battery"));
+            assertEquals("payload is not valid UTF-8 at byte " + (OK.indexOf("\"d\"") + 2), e.getMessage());
+        }
+    }
+
+    // "{...} {...}" would pass as its first object and reach the archive as two objects on one line.
+    @ParameterizedTest
+    @ValueSource(strings = {" x", "{}", ",", "]", " null"})
+    void should_reject_anything_after_the_object(String trailer) {
+        assertThrows(InvalidMessageException.class, () -> check((OK + trailer).getBytes(StandardCharsets.UTF_8), "battery"));
+        assertDoesNotThrow(() -> check((OK + " \t\r\n").getBytes(StandardCharsets.UTF_8), "battery"));
+    }
+
+    // The parser quotes the payload in its messages: Camel logs the exception at DEBUG, so it must be one line.
+    @Test
+    void should_turn_a_parse_error_into_a_one_line_reason() {
+        String duplicate = "{\"a\\n2026-01-01 ERROR forged\":1,\"a\\n2026-01-01 ERROR forged\":2}";
+        InvalidMessageException e = assertThrows(InvalidMessageException.class, () -> check(duplicate.getBytes(StandardCharsets.UTF_8), "other"));
+        assertEquals("Duplicate field 'a", e.getMessage());
+    }
+
+    // InfluxDB quotes a refused point before saying what is wrong with it.
+    @Test
+    void should_keep_the_start_and_the_end_of_a_long_reason() {
+        String reason = MessageValidator.reason(new IllegalStateException("unable to parse 'battery,group=" + "g".repeat(70_000)
+                + " level=1.0 1': max key length exceeded: 70037 > 65535"));
+        assertTrue(reason.startsWith("unable to parse 'battery,group=ggg"), reason);
+        assertTrue(reason.endsWith("g level=1.0 1': max key length exceeded: 70037 > 65535"), reason);
+        assertEquals(505, reason.length());
+    }
+
     @Test
     void should_give_one_printable_line_as_reason() {
         String reason = MessageValidator.reason(new IllegalStateException("first\u0007 line\nsecond line"));
         assertEquals("first? line", reason);
+        assertEquals("a?b?c?d", MessageValidator.reason(new IllegalStateException("a\u0085b\u2028c\u2029d")));
     }
 
     /** What the ingest route does before the outbox, with the kind the content-based router would give. */
@@ -98,7 +150,8 @@ class MessageValidatorTest {
         exchange.getMessage().setBody(payload);
         exchange.getMessage().setHeader(MessageValidator.TOPIC, "foxtrackr/g/V3.0/bat");
         validator.checkSize(exchange);
-        exchange.getMessage().setBody(json.readTree(payload));
+        validator.checkEncoding(exchange);
+        validator.parse(exchange);
         validator.checkCommonFields(exchange);
         exchange.getMessage().setHeader(MessageValidator.KIND, kind);
         validator.checkSeries(exchange);

@@ -44,23 +44,10 @@ class ArchiveIT {
 
     Bundle bundle() {
         return new Bundle(broker, influx)
+                .withArchives(s3, directory)
                 .with("FANOUT_SINKS", "influx,s3,local")
-                .with("FANOUT_SINK_S3_TYPE", "s3")
-                .with("FANOUT_SINK_S3_BUCKET", "fleet-archive")
-                .with("FANOUT_SINK_S3_PREFIX", "foxtrackr/raw")
-                .with("FANOUT_SINK_S3_ENDPOINT", s3.url())
-                .with("FANOUT_SINK_S3_PATH_STYLE", "true")
-                .with("FANOUT_SINK_S3_ACCESS_KEY_ID", S3Proxy.KEY_ID)
-                .with("FANOUT_SINK_S3_SECRET_ACCESS_KEY", S3Proxy.SECRET)
                 .with("FANOUT_SINK_S3_BATCH_SIZE", "150")
-                .with("FANOUT_SINK_S3_MAX_AGE_MS", "500")
-                .with("FANOUT_SINK_S3_LINGER_MS", "100")
-                .with("FANOUT_SINK_LOCAL_TYPE", "directory")
-                .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
-                .with("FANOUT_SINK_LOCAL_PREFIX", "foxtrackr/raw")
-                .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "150")
-                .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
-                .with("FANOUT_SINK_LOCAL_LINGER_MS", "100");
+                .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "150");
     }
 
     // Every kind, hostile device ids included, over several hours; the bundle is killed once in the middle.

@@ -57,6 +57,27 @@ final class Bundle implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The archive sinks "s3" (S3Proxy's bucket fleet-archive) and "local" (a directory), both under foxtrackr/raw,
+     * writing a batch within half a second; fanout.sinks still has to name them.
+     */
+    Bundle withArchives(S3Proxy s3, Path directory) {
+        return with("FANOUT_SINK_S3_TYPE", "s3")
+                .with("FANOUT_SINK_S3_BUCKET", "fleet-archive")
+                .with("FANOUT_SINK_S3_PREFIX", "foxtrackr/raw")
+                .with("FANOUT_SINK_S3_ENDPOINT", s3.url())
+                .with("FANOUT_SINK_S3_PATH_STYLE", "true")
+                .with("FANOUT_SINK_S3_ACCESS_KEY_ID", S3Proxy.KEY_ID)
+                .with("FANOUT_SINK_S3_SECRET_ACCESS_KEY", S3Proxy.SECRET)
+                .with("FANOUT_SINK_S3_MAX_AGE_MS", "500")
+                .with("FANOUT_SINK_S3_LINGER_MS", "100")
+                .with("FANOUT_SINK_LOCAL_TYPE", "directory")
+                .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
+                .with("FANOUT_SINK_LOCAL_PREFIX", "foxtrackr/raw")
+                .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
+                .with("FANOUT_SINK_LOCAL_LINGER_MS", "100");
+    }
+
     /** Starts the jar and waits until every route has started. */
     Bundle start() {
         launch();
