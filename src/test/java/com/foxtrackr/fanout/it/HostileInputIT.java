@@ -119,8 +119,7 @@ class HostileInputIT {
             List<HostileCorpus.Case> accepted = corpus.stream().filter(c -> c.outcome() != HostileCorpus.Outcome.REJECTED).toList();
             int published = good.size() + corpus.size();
             await("every message stored or rejected, no delivery pending").atMost(Duration.ofSeconds(90))
-                    .until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen")
-                            + OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM rejected") == published
+                    .until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == published
                             && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
             assertEquals("stored " + (good.size() + accepted.size()) + ", rejected " + rejected.size(), progress(bundle.outbox()));
 
@@ -144,7 +143,9 @@ class HostileInputIT {
     }
 
     private static String progress(Path outbox) {
-        return "stored " + OutboxDb.count(outbox, "SELECT count(*) FROM seen") + ", rejected " + OutboxDb.count(outbox, "SELECT count(*) FROM rejected");
+        // seen holds the key of every payload, rejected ones included (a repeat of either is recognised)
+        long rejected = OutboxDb.count(outbox, "SELECT count(*) FROM rejected");
+        return "stored " + (OutboxDb.count(outbox, "SELECT count(*) FROM seen") - rejected) + ", rejected " + rejected;
     }
 
     static List<HostileCorpus.Case> only(List<HostileCorpus.Case> corpus, HostileCorpus.Outcome outcome) {
