@@ -78,6 +78,7 @@ public class FanoutSetup extends MainListenerSupport {
         long repeatWindowHours = settings.number("fanout.outbox.repeat-window-hours", 168, 1, 24 * 366);
         long retentionMs = settings.number("fanout.dead-letters.retention-ms", 604_800_000L, 1, Long.MAX_VALUE);
         settings.number("fanout.outbox.maintenance-interval-ms", 60_000, 100, 86_400_000);
+        settings.number("fanout.progress.interval-ms", 30_000, 100, 86_400_000);
         settings.number("fanout.mqtt.qos", 2, 0, 2);
         MqttConnection mqtt = MqttConnection.fromSettings(settings);
 
@@ -124,6 +125,7 @@ public class FanoutSetup extends MainListenerSupport {
 
         createSources(context, settings, mqtt);
         createSinks(context, settings);
+        context.getRegistry().bind("progress", new Progress(backlog, metrics, names(settings, "fanout.sinks")));
         if (checkOnly) {
             Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
             probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));

@@ -42,6 +42,11 @@ public class Metrics {
         this.rejected.increment(rejected);
     }
 
+    /** Deliveries to a sink since start. */
+    long delivered(String sink) {
+        return (long) deliveries(sink, "delivered").count();
+    }
+
     void delivered(String sink, List<Batch.Item> items) {
         deliveries(sink, "delivered").increment(items.size());
         Timer lag = Timer.builder("fanout.end.to.end.lag").description("from the message's timeMs to its delivery, per sink")

@@ -30,10 +30,11 @@ class ObserveIT {
     }
 
     // Counts that match what happened; InfluxDB down turns its check DOWN with the reason and its backlog
-    // shows in health and metrics; back up, the backlog drains and health is UP again.
+    // shows in health, metrics and a progress line; back up, the backlog drains and health is UP again.
     @Test
     void should_report_counts_and_a_sink_outage_in_health_and_metrics() throws Exception {
-        try (Bundle bundle = new Bundle(broker, influx).start(); Publisher publisher = new Publisher(broker)) {
+        try (Bundle bundle = new Bundle(broker, influx).with("FANOUT_PROGRESS_INTERVAL_MS", "500").start();
+             Publisher publisher = new Publisher(broker)) {
             FailureIT.publishBatteries(publisher, 0, 40);
             publisher.publish(BAT, "{\"messageType\":1,");
             publisher.publish(BAT, "not json");
@@ -59,11 +60,14 @@ class ObserveIT {
             assertTrue(health.body().toString().contains("retrying: "), health.body().toString());
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.metric("fanout_outbox_pending{sink=\"influx\"}"), equalTo(10.0));
             assertEquals(10, bundle.health().data("sink-influx").path("pending").asLong());
+            await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains(
+                    "sink=influx event=draining pending=10 rate=0/s empty-in=unknown (nothing delivered in the interval)"));
 
             influx.start();
             await().atMost(Duration.ofSeconds(60)).until(() -> bundle.metric("fanout_outbox_pending{sink=\"influx\"}"), equalTo(0.0));
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.health().status() == 200);
             assertEquals(50, influx.count("foxtrackr", "battery", "level"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=influx event=caught-up"));
             assertTrue(bundle.metric("fanout_deliveries_total{outcome=\"retried\",sink=\"influx\"}") >= 1);
         }
     }

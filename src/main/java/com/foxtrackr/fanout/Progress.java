@@ -1,0 +1,61 @@
+package com.foxtrackr.fanout;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One log line per sink at a steady interval while deliveries wait for it (a backlog draining, a sink down):
+ * what waits, the delivery rate over the interval, and when it will be empty at that rate; one more line when
+ * it has caught up. Nothing while all is current.
+ */
+public class Progress {
+    private static final Logger LOG = LoggerFactory.getLogger("Progress");
+
+    private final Backlog backlog;
+    private final Metrics metrics;
+    private final List<String> sinks;
+    private final Map<String, Long> deliveredBefore = new HashMap<>();
+    private final Map<String, Boolean> waiting = new HashMap<>();
+    private long before = System.currentTimeMillis();
+
+    public Progress(Backlog backlog, Metrics metrics, List<String> sinks) {
+        this.backlog = backlog;
+        this.metrics = metrics;
+        this.sinks = sinks;
+    }
+
+    public synchronized void report() throws Exception {
+        long now = System.currentTimeMillis();
+        double seconds = Math.max(0.001, (now - before) / 1000.0);
+        Backlog.Snapshot snapshot = backlog.snapshot();
+        for (String sink : sinks) {
+            long delivered = metrics.delivered(sink);
+            double rate = (delivered - deliveredBefore.getOrDefault(sink, delivered)) / seconds;
+            deliveredBefore.put(sink, delivered);
+            long pending = snapshot.sink(sink).pending();
+            if (pending > 0) {
+                String eta = rate >= 1 ? formatDuration((long) (pending / rate)) : "unknown (nothing delivered in the interval)";
+                LOG.info("sink={} event=draining pending={} rate={}/s empty-in={}", sink, pending, Math.round(rate), eta);
+                waiting.put(sink, true);
+            } else if (waiting.getOrDefault(sink, false)) {
+                LOG.info("sink={} event=caught-up", sink);
+                waiting.put(sink, false);
+            }
+        }
+        before = now;
+    }
+
+    static String formatDuration(long seconds) {
+        if (seconds < 60) {
+            return seconds + "s";
+        }
+        if (seconds < 3600) {
+            return seconds / 60 + "m" + seconds % 60 + "s";
+        }
+        return seconds / 3600 + "h" + seconds % 3600 / 60 + "m";
+    }
+}
