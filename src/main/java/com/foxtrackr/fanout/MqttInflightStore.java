@@ -69,20 +69,30 @@ public class MqttInflightStore implements MqttClientPersistence {
                           PRIMARY KEY (client, key)) WITHOUT ROWID""");
             }
             connection.setAutoCommit(false);
+            // prepared once: these run for every QoS 2 message, on Paho's receiving thread
+            insert = connection.prepareStatement("INSERT OR REPLACE INTO inflight (client, key, header, payload) VALUES (?, ?, ?, ?)");
+            select = connection.prepareStatement("SELECT header, payload FROM inflight WHERE client = ? AND key = ?");
+            delete = connection.prepareStatement("DELETE FROM inflight WHERE client = ? AND key = ?");
         }
 
+        private final PreparedStatement insert;
+        private final PreparedStatement select;
+        private final PreparedStatement delete;
+
         synchronized void put(String client, String key, byte[] header, byte[] payload) throws SQLException {
-            execute("INSERT OR REPLACE INTO inflight (client, key, header, payload) VALUES (?, ?, ?, ?)", client, key, header, payload);
+            insert.setString(1, client);
+            insert.setString(2, key);
+            insert.setBytes(3, header);
+            insert.setBytes(4, payload);
+            insert.executeUpdate();
             connection.commit();
         }
 
         synchronized byte[][] get(String client, String key) throws SQLException {
-            try (PreparedStatement q = connection.prepareStatement("SELECT header, payload FROM inflight WHERE client = ? AND key = ?")) {
-                q.setString(1, client);
-                q.setString(2, key);
-                try (ResultSet rs = q.executeQuery()) {
-                    return rs.next() ? new byte[][] {rs.getBytes(1), rs.getBytes(2)} : null;
-                }
+            select.setString(1, client);
+            select.setString(2, key);
+            try (ResultSet rs = select.executeQuery()) {
+                return rs.next() ? new byte[][] {rs.getBytes(1), rs.getBytes(2)} : null;
             }
         }
 
@@ -91,7 +101,9 @@ public class MqttInflightStore implements MqttClientPersistence {
          * a record of a message that is complete, which the broker never releases again: it stays unused.
          */
         synchronized void remove(String client, String key) throws SQLException {
-            execute("DELETE FROM inflight WHERE client = ? AND key = ?", client, key);
+            delete.setString(1, client);
+            delete.setString(2, key);
+            delete.executeUpdate();
         }
 
         synchronized List<String> keys(String client) throws SQLException {
