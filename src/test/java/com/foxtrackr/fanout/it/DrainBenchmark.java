@@ -63,7 +63,7 @@ class DrainBenchmark {
                     runs.get(i).qos(), runs.get(i + 1).rate() / runs.get(i).rate()));
         }
         System.out.print(report);
-        Files.writeString(RESULTS, report);
+        Files.writeString(RESULTS, report, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     }
 
     /** A subscriber that only counts: connect once to create the session, publish while it is away, drain. */
