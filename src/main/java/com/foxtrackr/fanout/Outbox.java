@@ -59,16 +59,10 @@ public class Outbox implements AutoCloseable {
             s.execute("PRAGMA busy_timeout=10000");
             s.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID");
             s.execute("CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_ms)");
-            s.execute("""
-                    CREATE TABLE IF NOT EXISTS message (
-                      id INTEGER PRIMARY KEY,
-                      key TEXT NOT NULL,
-                      topic TEXT NOT NULL,
-                      kind TEXT NOT NULL,
-                      device_id TEXT NOT NULL,
-                      time_ms INTEGER NOT NULL,
-                      received_ms INTEGER NOT NULL,
-                      payload BLOB NOT NULL)""");
+            // AUTOINCREMENT: an id is never given twice, even once the messages with the highest ids are gone;
+            // an archive batch is named by its first message's id, so a reused id would overwrite an object
+            s.execute(MESSAGE_TABLE.formatted("message"));
+            migrateToNeverReusedIds(s);
             s.execute("""
                     CREATE TABLE IF NOT EXISTS delivery (
                       message_id INTEGER NOT NULL REFERENCES message (id),
@@ -85,7 +79,7 @@ public class Outbox implements AutoCloseable {
             s.execute("CREATE INDEX IF NOT EXISTS delivery_due ON delivery (sink, state, next_attempt_ms, message_id)");
             s.execute("""
                     CREATE TABLE IF NOT EXISTS rejected (
-                      id INTEGER PRIMARY KEY,
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
                       topic TEXT,
                       reason TEXT NOT NULL,
                       received_ms INTEGER NOT NULL,
@@ -102,6 +96,32 @@ public class Outbox implements AutoCloseable {
                 Statement.RETURN_GENERATED_KEYS);
         insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (?, ?, ?)");
         insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
+    }
+
+    private static final String MESSAGE_TABLE = """
+            CREATE TABLE IF NOT EXISTS %s (
+              id INTEGER PRIMARY KEY AUTOINCREMENT,
+              key TEXT NOT NULL,
+              topic TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              device_id TEXT NOT NULL,
+              time_ms INTEGER NOT NULL,
+              received_ms INTEGER NOT NULL,
+              payload BLOB NOT NULL)""";
+
+    /** An outbox made before ids were AUTOINCREMENT gets its message table rebuilt, keeping every row and id. */
+    private static void migrateToNeverReusedIds(Statement s) throws SQLException {
+        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'message'")) {
+            if (!rs.next() || rs.getString(1).contains("AUTOINCREMENT")) {
+                return;
+            }
+        }
+        s.execute("BEGIN");
+        s.execute(MESSAGE_TABLE.formatted("message_rebuilt"));
+        s.execute("INSERT INTO message_rebuilt SELECT * FROM message");
+        s.execute("DROP TABLE message");
+        s.execute("ALTER TABLE message_rebuilt RENAME TO message");
+        s.execute("COMMIT");
     }
 
     public void metrics(Metrics metrics) {

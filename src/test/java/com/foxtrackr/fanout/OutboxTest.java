@@ -51,6 +51,40 @@ class OutboxTest {
         assertEquals(1, outbox.pending("archive"));
     }
 
+    // Once every message is delivered and gone, the next one still gets a new id: an archive batch is named by
+    // its first message's id, and a reused id would overwrite an object already written.
+    @Test
+    void should_never_give_an_id_twice() throws Exception {
+        store(1);
+        Batch first = outbox.claimArchive("archive", 1, 0);
+        outbox.delivered("archive", first);
+        assertEquals(0, outbox.pending("archive"));
+        outbox.close();
+        outbox = reopen();
+        store(2);
+        Batch second = outbox.claimArchive("archive", 1, 0);
+        assertTrue(second.id() > first.id(), second.id() + " after " + first.id());
+    }
+
+    // An outbox made by an earlier version (ids that could be reused) keeps its messages and their ids.
+    @Test
+    void should_keep_the_messages_of_an_earlier_outbox_and_never_reuse_their_ids() throws Exception {
+        outbox.close();
+        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
+            db.createStatement().execute("CREATE TABLE message (id INTEGER PRIMARY KEY, key TEXT NOT NULL, topic TEXT NOT NULL, "
+                    + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)");
+            db.createStatement().execute("INSERT INTO message VALUES (41, 'k', 't', 'other', 'd', 1, 1, x'7b7d')");
+        }
+        file = old;
+        outbox = reopen();
+        store(1);
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old);
+             ResultSet rs = db.createStatement().executeQuery("SELECT group_concat(id) FROM (SELECT id FROM message ORDER BY id)")) {
+            assertEquals("41,42", rs.getString(1));
+        }
+    }
+
     // A rejected payload that comes again (a redelivery after a restart) is one dead letter, not two.
     @Test
     void should_keep_a_repeated_rejected_payload_once() throws Exception {

@@ -1,22 +1,15 @@
 package com.foxtrackr.fanout.it;
 
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
-import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -37,18 +30,6 @@ class CrashLoopIT {
     void should_lose_and_double_nothing_across_five_kills_at_random_moments() throws Exception {
         long seed = System.nanoTime();
         Random random = new Random(seed);
-        Map<String, Set<String>> keysByPayload = new ConcurrentHashMap<>();
-        AtomicInteger partnerRequests = new AtomicInteger();
-        HttpServer partner = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
-        partner.setExecutor(Executors.newFixedThreadPool(8));
-        partner.createContext("/ingest", exchange -> {
-            String payload = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            keysByPayload.computeIfAbsent(payload, p -> ConcurrentHashMap.newKeySet()).add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
-            partnerRequests.incrementAndGet();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        partner.start();
         Path directory = Files.createTempDirectory("archive");
         List<String> published = new ArrayList<>();
         for (int i = 0; i < N; i++) {
@@ -56,7 +37,8 @@ class CrashLoopIT {
             String device = "dev-" + (i % 200);
             published.add(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
         }
-        try (Mosquitto broker = new Mosquitto().start();
+        try (CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              Bundle bundle = new Bundle(broker, influx)
                      .with("FANOUT_SINKS", "influx,local,acme")
@@ -65,7 +47,7 @@ class CrashLoopIT {
                      .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
                      .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
                      .with("FANOUT_SINK_ACME_TYPE", "http")
-                     .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
+                     .with("FANOUT_SINK_ACME_URL", partner.url())
                      .start();
              Publisher publisher = new Publisher(broker)) {
             CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
@@ -92,8 +74,13 @@ class CrashLoopIT {
             assertEquals(N, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "seed " + seed);
             assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"), "seed " + seed);
             assertEquals(N / 2, influx.count("foxtrackr", "temperature", "value"), "seed " + seed);
-        } finally {
-            partner.stop(0);
+            for (String payload : published) {
+                assertEquals(1, partner.keysByPayload.getOrDefault(payload, Set.of()).size(), "one key per payload, at least one call: " + payload);
+            }
+            assertEquals(N, partner.keysByPayload.size(), "the partner got nothing else");
+            long repeats = partner.requests.get() - N;
+            assertTrue(repeats >= 0);
+            System.out.printf("crash loop (seed %d): %d kills, the partner got %d repeats of %d messages%n", seed, KILLS, repeats, N);
         }
         List<byte[]> archived = new ArrayList<>();
         try (Stream<Path> files = Files.walk(directory)) {
@@ -102,12 +89,5 @@ class CrashLoopIT {
             }
         }
         ArchiveIT.assertExactlyOnce(published, archived, "the archive (seed " + seed + ")");
-        for (String payload : published) {
-            assertEquals(1, keysByPayload.getOrDefault(payload, Set.of()).size(), "one key per payload, at least one call: " + payload);
-        }
-        assertEquals(N, keysByPayload.size(), "the partner got nothing else");
-        int repeats = partnerRequests.get() - N;
-        assertTrue(repeats >= 0);
-        System.out.printf("crash loop (seed %d): %d kills, the partner got %d repeats of %d messages%n", seed, KILLS, repeats, N);
     }
 }

@@ -1,7 +1,6 @@
 package com.foxtrackr.fanout.it;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,12 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
-import com.sun.net.httpserver.HttpServer;
 import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -104,17 +100,8 @@ class DrainBenchmark {
 
     /** The built jar with InfluxDB, an S3 archive and a partner; the clock stops when every sink has every message. */
     Run bundle(int qos) throws Exception {
-        AtomicLong partnerRequests = new AtomicLong();
-        HttpServer partner = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
-        partner.setExecutor(Executors.newFixedThreadPool(8));
-        partner.createContext("/ingest", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            partnerRequests.incrementAndGet();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        partner.start();
-        try (Mosquitto broker = new Mosquitto().start();
+        try (CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              S3Proxy s3 = new S3Proxy().start().createBucket("archive")) {
             Bundle bundle = new Bundle(broker, influx)
@@ -129,7 +116,7 @@ class DrainBenchmark {
                     .with("FANOUT_SINK_ARCHIVE_SECRET_ACCESS_KEY", S3Proxy.SECRET)
                     .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
                     .with("FANOUT_SINK_PARTNER_TYPE", "http")
-                    .with("FANOUT_SINK_PARTNER_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
+                    .with("FANOUT_SINK_PARTNER_URL", partner.url())
                     .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
                     .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
                     // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
@@ -155,23 +142,20 @@ class DrainBenchmark {
                         }
                     }
                 }
-                return partnerRequests.get() >= N && doneAt.size() == 4;
+                return partner.requests.get() >= N && doneAt.size() == 4;
             });
             double seconds = (System.nanoTime() - start) / 1e9;
             long rss = peakRssKb(pid);
             long after = du(bundle.dataDir);
             bundle.stop();
-            partner.stop(0);
 
             assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
                     "every point in InfluxDB, once");
             assertEquals(N, s3.payloads("archive").size(), "every payload in the archive, once");
-            assertEquals(N, partnerRequests.get(), "every message at the partner, once");
+            assertEquals(N, partner.requests.get(), "every message at the partner, once");
             StringBuilder stages = new StringBuilder();
             doneAt.forEach((stage, at) -> stages.append(String.format(Locale.ROOT, " %s %.1fs", stage, at)));
             return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages);
-        } finally {
-            partner.stop(0);
         }
     }
 

@@ -1,21 +1,14 @@
 package com.foxtrackr.fanout.it;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
-import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -32,43 +25,12 @@ class SinkOutageIT {
     static final int RATE = 100;
     static final int N = 4000;
 
-    /**
-     * A partner that counts what it gets; while down it answers 503 and takes nothing. It keeps its port: a
-     * port given up for the outage could be taken meanwhile by another server, which would answer instead.
-     */
-    static final class Partner {
-        final Map<String, Set<String>> keysByPayload = new ConcurrentHashMap<>();
-        private final HttpServer server;
-        private volatile boolean down;
-
-        Partner() throws IOException {
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
-            server.setExecutor(Executors.newFixedThreadPool(4));
-            server.createContext("/ingest", exchange -> {
-                byte[] body = exchange.getRequestBody().readAllBytes();
-                if (down) {
-                    exchange.sendResponseHeaders(503, -1);
-                } else {
-                    keysByPayload.computeIfAbsent(new String(body, StandardCharsets.UTF_8), p -> ConcurrentHashMap.newKeySet())
-                            .add(exchange.getRequestHeaders().getFirst("Idempotency-Key"));
-                    exchange.sendResponseHeaders(204, -1);
-                }
-                exchange.close();
-            });
-            server.start();
-        }
-
-        int port() {
-            return server.getAddress().getPort();
-        }
-    }
-
     @Test
     void should_keep_ingesting_and_archiving_while_influxdb_and_a_partner_are_down_and_lose_nothing() throws Exception {
-        Partner partner = new Partner();
         Path directory = Files.createTempDirectory("archive");
         ScheduledExecutorService pace = Executors.newSingleThreadScheduledExecutor();
-        try (Mosquitto broker = new Mosquitto().start();
+        try (CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              Bundle bundle = new Bundle(broker, influx)
                      .with("FANOUT_SINKS", "influx,local,acme")
@@ -77,7 +39,7 @@ class SinkOutageIT {
                      .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "100")
                      .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "200")
                      .with("FANOUT_SINK_ACME_TYPE", "http")
-                     .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partner.port() + "/ingest")
+                     .with("FANOUT_SINK_ACME_URL", partner.url())
                      .with("FANOUT_SINK_ACME_RETRY_INITIAL_DELAY_MS", "200")
                      .with("FANOUT_SINK_ACME_RETRY_MAX_DELAY_MS", "2000")
                      .with("FANOUT_SINK_ACME_CIRCUIT_OPEN_MS", "1000")
@@ -127,7 +89,6 @@ class SinkOutageIT {
             assertEquals(0, bundle.metric("fanout_dead_letters{sink=\"acme\"}") + bundle.metric("fanout_dead_letters{sink=\"influx\"}"));
         } finally {
             pace.shutdownNow();
-            partner.server.stop(0);
         }
         long archived = 0;
         try (Stream<Path> files = Files.walk(directory)) {

@@ -1,16 +1,12 @@
 package com.foxtrackr.fanout.it;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -29,17 +25,8 @@ class SteadyLoadBenchmark {
     @Test
     void hold_a_steady_load() throws Exception {
         int n = RATE * SECONDS;
-        AtomicLong partnerRequests = new AtomicLong();
-        HttpServer partner = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
-        partner.setExecutor(Executors.newFixedThreadPool(8));
-        partner.createContext("/ingest", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            partnerRequests.incrementAndGet();
-            exchange.sendResponseHeaders(204, -1);
-            exchange.close();
-        });
-        partner.start();
-        try (Mosquitto broker = new Mosquitto().start();
+        try (CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              S3Proxy s3 = new S3Proxy().start().createBucket("archive");
              Bundle bundle = new Bundle(broker, influx)
@@ -53,7 +40,7 @@ class SteadyLoadBenchmark {
                      .with("FANOUT_SINK_ARCHIVE_SECRET_ACCESS_KEY", S3Proxy.SECRET)
                      .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
                      .with("FANOUT_SINK_PARTNER_TYPE", "http")
-                     .with("FANOUT_SINK_PARTNER_URL", "http://127.0.0.1:" + partner.getAddress().getPort() + "/ingest")
+                     .with("FANOUT_SINK_PARTNER_URL", partner.url())
                      .with("FANOUT_SINK_PARTNER_LINGER_MS", "50")
                      .start()) {
             // mosquitto_pub publishes each line as it comes: the pace is the pace of the lines
@@ -78,22 +65,20 @@ class SteadyLoadBenchmark {
             long end = System.nanoTime();
             await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(100)).until(() ->
                     OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == n
-                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0 && partnerRequests.get() >= n);
+                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0 && partner.requests.get() >= n);
             double currentAfter = (System.nanoTime() - end) / 1e9;
             double achieved = n / ((end - start) / 1e9);
             double p99 = quantile(bundle.http("GET", "/observe/metrics"), "influx", 0.99);
             double p50 = quantile(bundle.http("GET", "/observe/metrics"), "influx", 0.50);
             assertEquals(n, influx.count("foxtrackr", "battery", "level"), "every point in InfluxDB, once");
             assertEquals(n, s3.payloads("archive").size(), "every payload in the archive, once");
-            assertEquals(n, partnerRequests.get(), "every message at the partner, once");
+            assertEquals(n, partner.requests.get(), "every message at the partner, once");
             String report = String.format(Locale.ROOT, "steady load: %,d msg/s for %d s (published at %.0f msg/s), QoS 2, three sinks%n"
                     + "  publish-to-InfluxDB latency: median <= %.3f s, 99th percentile <= %.3f s (target 1 s: %s)%n"
                     + "  every sink current %.1f s after the last publish (target 2 s: %s)%n",
                     RATE, SECONDS, achieved, p50, p99, p99 <= 1 ? "met" : "MISSED", currentAfter, currentAfter <= 2 ? "met" : "MISSED");
             System.out.print(report);
             Files.writeString(DrainBenchmark.RESULTS, report, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } finally {
-            partner.stop(0);
         }
     }
 
