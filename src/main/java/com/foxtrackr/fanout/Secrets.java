@@ -77,6 +77,31 @@ public final class Secrets {
         }
     }
 
+    /** %json(...): what the parentheses hold (an already redacted message or stack trace), escaped for a JSON string. */
+    public static class JsonString extends ch.qos.logback.core.pattern.CompositeConverter<ILoggingEvent> {
+        @Override
+        protected String transform(ILoggingEvent event, String in) {
+            StringBuilder out = new StringBuilder(in.length() + 16);
+            for (char c : in.toCharArray()) {
+                switch (c) {
+                    case '"' -> out.append("\\\"");
+                    case '\\' -> out.append("\\\\");
+                    case '\n' -> out.append("\\n");
+                    case '\r' -> out.append("\\r");
+                    case '\t' -> out.append("\\t");
+                    default -> {
+                        if (c < 0x20) {
+                            out.append(String.format("\\u%04x", (int) c));
+                        } else {
+                            out.append(c);
+                        }
+                    }
+                }
+            }
+            return out.toString();
+        }
+    }
+
     /** %redactedEx: the stack trace with secrets masked (exception messages can quote URIs and answers). */
     public static class RedactedThrowable extends ThrowableProxyConverter {
         @Override

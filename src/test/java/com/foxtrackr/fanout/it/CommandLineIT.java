@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The jar's own commands: check, --version, --help. */
+/** The jar's own commands (check, --version, --help) and its log format. */
 class CommandLineIT {
     Mosquitto broker;
     Influx influx;
@@ -57,6 +57,22 @@ class CommandLineIT {
         broker.stop();
         out = bundle.command("check").text();
         assertTrue(out.matches("(?s).*\\nsource fleet +FAIL +fanout\\.mqtt\\.\\*.*"), out);
+    }
+
+    // FANOUT_LOG_FORMAT=json: every line the bundle writes is one JSON object, its connection lines among them.
+    @Test
+    void should_write_one_json_object_per_line_when_asked() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).with("FANOUT_LOG_FORMAT", "json").start()) {
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            boolean connected = false;
+            for (String line : bundle.output().split("\n")) {
+                var event = json.readTree(line);
+                assertTrue(event.has("time") && event.has("level") && event.has("logger") && event.has("message"), line);
+                connected |= event.path("logger").asText().equals("MqttSource")
+                        && event.path("message").asText().startsWith("client-id=id-test-01 state=connected");
+            }
+            assertTrue(connected, bundle.output());
+        }
     }
 
     // The version Maven built, and a usage text that lists the commands.
