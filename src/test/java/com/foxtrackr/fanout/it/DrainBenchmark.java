@@ -75,17 +75,21 @@ class DrainBenchmark {
             client.disconnect();
             Publisher.backlog(broker, qos, 0, N);
             CountDownLatch all = new CountDownLatch(N);
+            java.util.Set<String> distinct = java.util.concurrent.ConcurrentHashMap.newKeySet();
             client.setCallback(new MqttCallback() {
                 public void connectionLost(Throwable cause) {
                 }
 
                 public void messageArrived(String topic, MqttMessage message) {
+                    distinct.add(new String(message.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
                     all.countDown();
                 }
 
                 public void deliveryComplete(IMqttDeliveryToken token) {
                 }
             });
+            // Mosquitto 2.0 disconnects it once its packet ids are reused (over 65,535 queued at QoS 2)
+            options.setAutomaticReconnect(true);
             long start = System.nanoTime();
             client.connect(options);
             if (!all.await(10, TimeUnit.MINUTES)) {
@@ -94,7 +98,10 @@ class DrainBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             client.disconnect();
             client.close();
-            return new Run("bare", qos, seconds, 0, 0, 0, "");
+            // it counts deliveries, repeats included: at QoS 2 over 65,535 it loses messages to reused ids and
+            // gets others twice, which the bundle does not
+            return new Run("bare", qos, seconds, 0, 0, 0, distinct.size() == N ? ""
+                    : String.format(Locale.ROOT, "got %,d distinct of %,d: it lost %,d", distinct.size(), N, N - distinct.size()));
         }
     }
 
