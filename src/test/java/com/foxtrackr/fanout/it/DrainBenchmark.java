@@ -41,7 +41,8 @@ class DrainBenchmark {
     @Test
     void drain_a_backlog() throws Exception {
         List<Run> runs = new ArrayList<>();
-        for (int qos : new int[] {2, 1}) {
+        for (String level : System.getProperty("bench.qos", "2,1").split(",")) {
+            int qos = Integer.parseInt(level.trim());
             runs.add(bare(qos));
             runs.add(bundle(qos));
         }
