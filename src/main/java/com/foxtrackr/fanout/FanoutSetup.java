@@ -52,6 +52,7 @@ public class FanoutSetup extends MainListenerSupport {
     private MqttInflightStore.Db inflight;
     private Backlog backlog;
     private Metrics metrics;
+    private StatusPage statusPage;
     private final SourceState.All sourceStates = new SourceState.All();
     private final boolean checkOnly;
     private final List<CheckCommand.Probe> probes = new ArrayList<>();
@@ -112,6 +113,9 @@ public class FanoutSetup extends MainListenerSupport {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
         }
         context.getRegistry().bind("sourceStates", sourceStates);
+        statusPage = new StatusPage(backlog, metrics, dataDir.resolve("outbox.db"));
+        statusPage.mode("broker: " + StatusPage.withoutUserInfo(mqtt.url()));
+        context.getRegistry().bind("statusPage", statusPage);
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
         context.getRegistry().bind("storeRejected", writer.storeRejected());
@@ -156,6 +160,7 @@ public class FanoutSetup extends MainListenerSupport {
             SourceState state = sourceStates.of(clientId);
             FanoutHealth.source(context, source, state);
             metrics.source(state);
+            statusPage.source(source, settings.text(prefix + "topic"), state);
             LOG.info("source={} client-id={} topic={}", source, clientId, settings.text(prefix + "topic"));
         }
     }
@@ -217,6 +222,7 @@ public class FanoutSetup extends MainListenerSupport {
             probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(context, sink, type, parameters)));
             FanoutHealth.sink(context, outbox.sink(sink), backlog);
             metrics.backlog(sink, backlog);
+            statusPage.sink(sink, type, outbox.sink(sink));
             LOG.info("sink={} type={} accepts={}", sink, type, filter);
         }
     }

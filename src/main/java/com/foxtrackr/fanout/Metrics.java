@@ -70,6 +70,17 @@ public class Metrics {
                 .tags("sink", sink, "outcome", outcome).register(registry);
     }
 
+    /** For the status page: a counter's total so far, 0 before it first counts. */
+    long count(String name, String... tags) {
+        Counter counter = registry.find(name).tags(tags).counter();
+        return counter == null ? 0 : (long) counter.count();
+    }
+
+    /** For the status page: a sink's deliveries with this outcome (delivered, retried, dead-lettered) so far. */
+    long outcomes(String sink, String outcome) {
+        return count("fanout.deliveries", "sink", sink, "outcome", outcome);
+    }
+
     /** Gauges read from the outbox when scraped. */
     void backlog(String sink, Backlog backlog) {
         gauge("fanout.outbox.pending", "deliveries waiting for this sink", sink, backlog, Backlog.Sink::pending);
