@@ -111,14 +111,14 @@ final class DemoMode implements AutoCloseable {
         fleet.start();
     }
 
-    /** For the status page: "demo (embedded broker on 127.0.0.1:1883, simulated fleet of 3 devices)". */
+    /** For the status page: "demo: embedded broker on 127.0.0.1:1883, simulated fleet of 3 devices". */
     String description() {
-        return "demo (" + what() + ")";
+        return "demo: " + what();
     }
 
     /** The start-up banner's lines about the demo. */
     List<String> banner() {
-        return List.of("demo: " + what() + "; configure fanout.mqtt.url to use the vendor's broker",
+        return List.of(description() + "; configure fanout.mqtt.url to use the vendor's broker",
                 "demo: each device publishes a battery and a temperature message every " + intervalMs + " ms to foxtrackr/"
                         + DemoFleet.GROUP + "/V3.0/bat and .../temp" + (rounds > 0 ? ", " + rounds + " times" : ""));
     }

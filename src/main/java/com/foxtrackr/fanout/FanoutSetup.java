@@ -89,8 +89,9 @@ public class FanoutSetup extends MainListenerSupport {
             demo.startBroker(context, checkOnly);
         }
         MqttConnection mqtt = MqttConnection.fromSettings(settings);
-        // what the bundle is fed by, for the banner and the status page
-        context.getRegistry().bind("fanoutMode", demo != null ? demo.description() : "broker " + mqtt.url());
+        // what the bundle is fed by, for the status page
+        context.getRegistry().bind("fanoutMode", demo != null ? demo.description()
+                : "broker: " + org.apache.camel.util.URISupport.sanitizeUri(mqtt.url()));
 
         var json = MessageValidator.objectMapper(maxPayload);
         context.getRegistry().bind("validator", new MessageValidator(maxPayload));
