@@ -6,7 +6,8 @@ import org.apache.camel.main.Main;
 public class App {
     static final String USAGE = """
             usage: java -jar foxtrackr-fanout.jar [command]
-              (none)      runs the fan-out: ./application.properties and ./routes/*.yaml, the environment overriding any property
+              (none)      runs the fan-out: ./application.properties and ./routes/*.yaml, the environment overriding any property;
+                          with fanout.mqtt.url unset, the demo: an embedded broker and a simulated fleet feed the routes
               check       reads the configuration, tries every connection (broker, each sink) and prints what works;
                           exit code 0 when everything works, 1 when something does not, 2 for a configuration mistake
               dlq ...     the dead-letter queues: list, show, payload, replay, purge (java -jar foxtrackr-fanout.jar dlq)

@@ -56,6 +56,10 @@ public class FanoutSetup extends MainListenerSupport {
     private final SourceState.All sourceStates = new SourceState.All();
     private final boolean checkOnly;
     private final List<CheckCommand.Probe> probes = new ArrayList<>();
+    /** The demo (no broker configured), or null. */
+    private DemoMode demo;
+    /** What the start-up banner says about the sinks: name (type target). */
+    private final List<String> sinkTargets = new ArrayList<>();
 
     public FanoutSetup() {
         this(false);
@@ -81,7 +85,13 @@ public class FanoutSetup extends MainListenerSupport {
         settings.number("fanout.outbox.maintenance-interval-ms", 60_000, 100, 86_400_000);
         settings.number("fanout.progress.interval-ms", 30_000, 100, 86_400_000);
         settings.number("fanout.mqtt.qos", 2, 0, 2);
+        demo = DemoMode.ifNoBroker(settings);
+        if (demo != null) {
+            demo.startBroker(context, checkOnly);
+        }
         MqttConnection mqtt = MqttConnection.fromSettings(settings);
+        // what the bundle is fed by, for the status page
+        String mode = demo != null ? demo.description() : "broker: " + StatusPage.withoutUserInfo(mqtt.url());
 
         var json = MessageValidator.objectMapper(maxPayload);
         context.getRegistry().bind("validator", new MessageValidator(maxPayload));
@@ -114,7 +124,7 @@ public class FanoutSetup extends MainListenerSupport {
         }
         context.getRegistry().bind("sourceStates", sourceStates);
         statusPage = new StatusPage(backlog, metrics, dataDir.resolve("outbox.db"));
-        statusPage.mode("broker: " + StatusPage.withoutUserInfo(mqtt.url()));
+        statusPage.mode(mode);
         context.getRegistry().bind("statusPage", statusPage);
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
@@ -156,7 +166,8 @@ public class FanoutSetup extends MainListenerSupport {
             }
             instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
             probes.add(new CheckCommand.Probe("source " + source, "fanout.mqtt.*, FANOUT_MQTT_USERNAME/PASSWORD, " + prefix + "topic",
-                    () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
+                    demo != null ? demo::probe
+                            : () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
             SourceState state = sourceStates.of(clientId);
             FanoutHealth.source(context, source, state);
             metrics.source(state);
@@ -169,7 +180,8 @@ public class FanoutSetup extends MainListenerSupport {
         PartnerCalls partnerCalls = new PartnerCalls(outbox);
         context.getRegistry().bind("partnerCalls", partnerCalls);
         context.getRegistry().bind("archive", new Archive());
-        for (String sink : names(settings, "fanout.sinks")) {
+        List<String> sinks = names(settings, "fanout.sinks");
+        for (String sink : demo != null ? demo.sinks(context, sinks) : sinks) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
             Map<String, String> parameters = instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
@@ -224,7 +236,18 @@ public class FanoutSetup extends MainListenerSupport {
             metrics.backlog(sink, backlog);
             statusPage.sink(sink, type, outbox.sink(sink));
             LOG.info("sink={} type={} accepts={}", sink, type, filter);
+            sinkTargets.add(sink + " (" + type + target(type, parameters) + ")");
         }
+    }
+
+    /** Where a sink delivers, for the banner: a URL without its user information, a directory, a bucket. */
+    private static String target(String type, Map<String, String> parameters) {
+        return switch (type) {
+            case "influxdb", "http" -> " " + org.apache.camel.util.URISupport.sanitizeUri(parameters.get("url"));
+            case "directory" -> " " + Path.of(parameters.get("directory")).toAbsolutePath();
+            case "s3" -> " bucket " + parameters.get("bucket");
+            default -> "";
+        };
     }
 
     /**
@@ -345,8 +368,34 @@ public class FanoutSetup extends MainListenerSupport {
         return s3.build();
     }
 
+    /** The start-up banner: what feeds the bundle, where it delivers, where to look. */
+    @Override
+    public void afterStart(BaseMainSupport main) {
+        Settings settings = new Settings(main.getCamelContext());
+        if (demo != null) {
+            demo.startFleet(sourceStates);
+            demo.banner().forEach(LOG::info);
+        } else {
+            LOG.info("broker: {} (fanout.mqtt.url), sources {}", settings.text("fanout.mqtt.url"), names(settings, "fanout.sources"));
+        }
+        LOG.info("sinks: {}", String.join(", ", sinkTargets));
+        String http = "http://" + settings.text("fanout.http.host", "127.0.0.1") + ":" + settings.text("fanout.http.port", "8080");
+        LOG.info("look at: status page {}/, health {}/observe/health?data=true, metrics {}/observe/metrics, dead letters {}/dlq",
+                http, http, http, http);
+    }
+
+    @Override
+    public void beforeStop(BaseMainSupport main) {
+        if (demo != null) {
+            demo.stopFleet();
+        }
+    }
+
     @Override
     public void afterStop(BaseMainSupport main) {
+        if (demo != null) {
+            demo.close();
+        }
         if (outbox != null) {
             try {
                 writer.close();

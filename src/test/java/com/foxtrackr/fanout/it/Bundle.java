@@ -26,10 +26,12 @@ final class Bundle implements AutoCloseable {
     /** HTTP/1.1 as Prometheus and curl speak it: the JDK's default upgrade to HTTP/2 sometimes gets no answer from Vert.x. */
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-    final Path dataDir = Services.tempDir("fanout-data");
+    final Path dataDir;
     final Map<String, String> env = new HashMap<>();
     final int httpPort = Services.freePort();
     private final Path workDir;
+    /** Whether the FANOUT_* variables of the tests' own environment reach the bundle. */
+    private final boolean inheritsConfiguration;
     private Path log;
     private Process process;
     private int starts;
@@ -41,6 +43,8 @@ final class Bundle implements AutoCloseable {
 
     Bundle(Path workDir, Mosquitto broker, Influx influx) {
         this.workDir = workDir;
+        this.dataDir = Services.tempDir("fanout-data");
+        this.inheritsConfiguration = true;
         env.put("FANOUT_DATA_DIR", dataDir.toString());
         env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
         env.put("FANOUT_MQTT_URL", broker.url());
@@ -50,6 +54,26 @@ final class Bundle implements AutoCloseable {
         env.put("FANOUT_SINK_INFLUX_LINGER_MS", "50");
         env.put("FANOUT_SINK_INFLUX_RETRY_INITIAL_DELAY_MS", "200");
         env.put("FANOUT_SINK_INFLUX_RETRY_MAX_DELAY_MS", "1000");
+    }
+
+    /**
+     * A first run: nothing configured but the HTTP port (8080 may be taken), from a folder of its own; the data
+     * directory is the default, data/ in that folder.
+     */
+    static Bundle unconfigured(Path workDir) {
+        return new Bundle(workDir);
+    }
+
+    private Bundle(Path workDir) {
+        this.workDir = workDir;
+        this.dataDir = workDir.resolve("data");
+        this.inheritsConfiguration = false;
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
     }
 
     Bundle with(String variable, String value) {
@@ -95,13 +119,20 @@ final class Bundle implements AutoCloseable {
         log = dataDir.resolve("bundle-" + (++starts) + ".log");
         ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-Xmx256m", "-jar", JAR.toString()))
                 .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().putAll(env);
+        environment(builder);
         try {
             process = builder.start();
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
         return process;
+    }
+
+    private void environment(ProcessBuilder builder) {
+        if (!inheritsConfiguration) {
+            builder.environment().keySet().removeIf(variable -> variable.startsWith("FANOUT_"));
+        }
+        builder.environment().putAll(env);
     }
 
     void awaitLog(String text) {
@@ -163,7 +194,7 @@ final class Bundle implements AutoCloseable {
         List<String> command = new java.util.ArrayList<>(List.of(javaBinary(), "-jar", JAR.toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
-        builder.environment().putAll(env);
+        environment(builder);
         Process process = builder.start();
         byte[] out = process.getInputStream().readAllBytes();
         String err = new String(process.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);

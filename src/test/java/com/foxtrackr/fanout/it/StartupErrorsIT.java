@@ -57,6 +57,7 @@ class StartupErrorsIT {
         "FANOUT_SINKS                     | influx,Bad! | fanout.sinks has the name 'Bad!'",
         "FANOUT_MQTT_QOS                  | 3           | fanout.mqtt.qos must be between 0 and 2, not 3",
         "FANOUT_MQTT_URL                  | mqtt.example.com:8883 | fanout.mqtt.url is 'mqtt.example.com:8883': write tcp://host:1883 or ssl://host:8883",
+        "FANOUT_MQTT_URL                  | ''          | fanout.mqtt.url is empty in the environment (FANOUT_MQTT_URL): unset it for the demo",
         "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
         "FANOUT_SINK_INFLUX_TOPICS        | foxtrackr/#/x | fanout.sink.influx.topics has 'foxtrackr/#/x', which is not an MQTT topic filter",
     })
