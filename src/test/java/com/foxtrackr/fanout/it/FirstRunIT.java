@@ -63,8 +63,9 @@ class FirstRunIT {
                 assertTrue(output.contains("demo: each device publishes a battery and a temperature message every 5000 ms"
                         + " to foxtrackr/demo_fleet/V3.0/bat and .../temp, 3 times"), output);
                 assertTrue(output.contains("sinks: influx (influxdb " + influx.url() + "), archive (directory " + archive + ")"), output);
-                assertTrue(output.contains("look at: health http://127.0.0.1:" + bundle.httpPort + "/observe/health?data=true,"
-                        + " metrics http://127.0.0.1:" + bundle.httpPort + "/observe/metrics"), output);
+                String http = "http://127.0.0.1:" + bundle.httpPort;
+                assertTrue(output.contains("look at: status page " + http + "/, health " + http + "/observe/health?data=true,"
+                        + " metrics " + http + "/observe/metrics"), output);
                 assertFalse(output.contains("broker: "), output);
                 if (standardPortTaken) {
                     assertNotEquals(1883, port, "1883 is another broker's");
