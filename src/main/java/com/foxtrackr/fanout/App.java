@@ -14,6 +14,12 @@ public class App {
               --version   the version
               --help      this text""";
 
+    /** The YAML parser's message on one line, without the quoted source and its caret (indented lines). */
+    static String yamlProblem(String message) {
+        return message.lines().filter(line -> !line.isBlank() && !line.startsWith("  ")).map(String::trim)
+                .reduce((a, b) -> a + " " + b).orElse(message);
+    }
+
     /** The version Maven built, from the jar's manifest. */
     static String version() {
         String version = App.class.getPackage().getImplementationVersion();
@@ -53,6 +59,10 @@ public class App {
                 if (cause instanceof ConfigException) {
                     // An operator's mistake: the message says what to fix, a stack trace would only hide it.
                     System.err.println("ERROR " + cause.getMessage());
+                    System.exit(2);
+                }
+                if (cause.getClass().getName().startsWith("org.snakeyaml.")) {
+                    System.err.println("ERROR Route file not valid YAML: " + yamlProblem(cause.getMessage()));
                     System.exit(2);
                 }
             }

@@ -53,11 +53,25 @@ class RouteEditIT {
             String edited = Files.readString(ingest).replace("== {{fanout.kind.battery.code}}", "in '{{fanout.kind.battery.code}},7'");
             assertTrue(!edited.equals(Files.readString(ingest)), "the edit applies to the shipped route");
             Files.writeString(ingest, edited);
+            // what arrives during the restart waits in the persistent session
+            publisher.publish(POS, Messages.battery("marker", Messages.T0 + 1, 1));
 
             bundle.start();
             publisher.publish(POS, String.format(typeSeven, Messages.T0 + 1));
-            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 3);
+            assertEquals(4, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
         }
+    }
+
+    // A route file that is not valid YAML stops the start with one line naming the file and the line.
+    @Test
+    void should_refuse_to_start_with_a_broken_route_file() throws Exception {
+        Path home = copyOfProject();
+        Files.writeString(home.resolve("routes/progress.yaml"), "- route:\n    id: progress\n    from:\n      uri: \"timer:progress\n");
+        Bundle.CliResult start = new Bundle(home, broker, influx).command();
+        assertEquals(2, start.exit(), start.err());
+        assertTrue(start.err().matches("(?s).*ERROR Route file not valid YAML: .*routes/progress\\.yaml, line 4, column 12.*"), start.err());
+        assertTrue(!start.err().contains("\tat "), "no stack trace: " + start.err());
     }
 
     // The properties file in the working folder is the one read: a misspelt option in it stops the start.
