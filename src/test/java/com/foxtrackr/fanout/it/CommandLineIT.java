@@ -1,29 +1,12 @@
 package com.foxtrackr.fanout.it;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The jar's own commands (check, --version, --help) and its log format. */
-class CommandLineIT {
-    Mosquitto broker;
-    Influx influx;
-
-    @BeforeEach
-    void startServices() {
-        broker = new Mosquitto().start();
-        influx = new Influx().start().createDatabase("foxtrackr");
-    }
-
-    @AfterEach
-    void stopServices() {
-        broker.close();
-        influx.close();
-    }
-
+class CommandLineIT extends WithBrokerAndInflux {
     // Everything reachable: one "ok" line per connection and exit code 0.
     @Test
     void should_check_every_connection_and_say_that_everything_works() throws Exception {

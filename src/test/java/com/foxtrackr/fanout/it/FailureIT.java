@@ -4,8 +4,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -15,23 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Failure paths with exact counts: a sink down, the bundle stopped or killed, the broker down at start. */
-class FailureIT {
+class FailureIT extends WithBrokerAndInflux {
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
-    Mosquitto broker;
-    Influx influx;
-
-    @BeforeEach
-    void startServices() {
-        broker = new Mosquitto().start();
-        influx = new Influx().start().createDatabase("foxtrackr");
-    }
-
-    @AfterEach
-    void stopServices() {
-        broker.close();
-        influx.close();
-    }
-
     // InfluxDB goes down while messages arrive: ingestion stores every one of them meanwhile, and once
     // InfluxDB is back every point arrives.
     @Test

@@ -2,8 +2,6 @@ package com.foxtrackr.fanout.it;
 
 import java.time.Duration;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -12,23 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What an operator reads at /observe/health and /observe/metrics, while messages flow and while a sink is down. */
-class ObserveIT {
+class ObserveIT extends WithBrokerAndInflux {
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
-    Mosquitto broker;
-    Influx influx;
-
-    @BeforeEach
-    void startServices() {
-        broker = new Mosquitto().start();
-        influx = new Influx().start().createDatabase("foxtrackr");
-    }
-
-    @AfterEach
-    void stopServices() {
-        broker.close();
-        influx.close();
-    }
-
     // Counts that match what happened; InfluxDB down turns its check DOWN with the reason and its backlog
     // shows in health, metrics and a progress line; back up, the backlog drains and health is UP again.
     @Test
