@@ -138,8 +138,8 @@ public class FanoutSetup extends MainListenerSupport {
         context.getRegistry().bind("mqttConnection", mqtt);
 
         createSources(context, settings, mqtt);
-        createSinks(context, settings);
-        context.getRegistry().bind("progress", new Progress(backlog, metrics, names(settings, "fanout.sinks")));
+        List<String> sinks = createSinks(context, settings);
+        context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks));
         if (checkOnly) {
             Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
             probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
@@ -176,12 +176,14 @@ public class FanoutSetup extends MainListenerSupport {
         }
     }
 
-    private void createSinks(CamelContext context, Settings settings) {
+    /** Creates the configured sinks (and the demo's archive) and returns their names. */
+    private List<String> createSinks(CamelContext context, Settings settings) {
         PartnerCalls partnerCalls = new PartnerCalls(outbox);
         context.getRegistry().bind("partnerCalls", partnerCalls);
         context.getRegistry().bind("archive", new Archive());
-        List<String> sinks = names(settings, "fanout.sinks");
-        for (String sink : demo != null ? demo.sinks(context, sinks) : sinks) {
+        List<String> configured = names(settings, "fanout.sinks");
+        List<String> sinks = demo != null ? demo.sinks(context, configured) : configured;
+        for (String sink : sinks) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
             Map<String, String> parameters = instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
@@ -238,6 +240,7 @@ public class FanoutSetup extends MainListenerSupport {
             LOG.info("sink={} type={} accepts={}", sink, type, filter);
             sinkTargets.add(sink + " (" + type + target(type, parameters) + ")");
         }
+        return sinks;
     }
 
     /** Where a sink delivers, for the banner: a URL without its user information, a directory, a bucket. */
