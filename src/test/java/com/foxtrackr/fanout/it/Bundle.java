@@ -86,13 +86,8 @@ final class Bundle implements AutoCloseable {
      * writing a batch within half a second; fanout.sinks still has to name them.
      */
     Bundle withArchives(S3Proxy s3, Path directory) {
-        return with("FANOUT_SINK_S3_TYPE", "s3")
-                .with("FANOUT_SINK_S3_BUCKET", "fleet-archive")
+        return withS3Sink("s3", s3, "fleet-archive")
                 .with("FANOUT_SINK_S3_PREFIX", "foxtrackr/raw")
-                .with("FANOUT_SINK_S3_ENDPOINT", s3.url())
-                .with("FANOUT_SINK_S3_PATH_STYLE", "true")
-                .with("FANOUT_SINK_S3_ACCESS_KEY_ID", S3Proxy.KEY_ID)
-                .with("FANOUT_SINK_S3_SECRET_ACCESS_KEY", S3Proxy.SECRET)
                 .with("FANOUT_SINK_S3_MAX_AGE_MS", "500")
                 .with("FANOUT_SINK_S3_LINGER_MS", "100")
                 .with("FANOUT_SINK_LOCAL_TYPE", "directory")
@@ -100,6 +95,17 @@ final class Bundle implements AutoCloseable {
                 .with("FANOUT_SINK_LOCAL_PREFIX", "foxtrackr/raw")
                 .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
                 .with("FANOUT_SINK_LOCAL_LINGER_MS", "100");
+    }
+
+    /** An s3 sink of the given name writing to S3Proxy's bucket; fanout.sinks still has to name it. */
+    Bundle withS3Sink(String name, S3Proxy s3, String bucket) {
+        String prefix = "FANOUT_SINK_" + name.toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_";
+        return with(prefix + "TYPE", "s3")
+                .with(prefix + "BUCKET", bucket)
+                .with(prefix + "ENDPOINT", s3.url())
+                .with(prefix + "PATH_STYLE", "true")
+                .with(prefix + "ACCESS_KEY_ID", S3Proxy.KEY_ID)
+                .with(prefix + "SECRET_ACCESS_KEY", S3Proxy.SECRET);
     }
 
     /** Starts the jar and waits until every route has started. */
