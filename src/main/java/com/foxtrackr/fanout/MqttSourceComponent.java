@@ -2,6 +2,7 @@ package com.foxtrackr.fanout;
 
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.Consumer;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * one line per connection change, keeps Paho's in-flight state in SQLite (see MqttInflightStore), takes TLS
  * trust and credentials from MqttConnection, fails its start when the broker refuses the subscription, keeps
  * each source's state for health and metrics (SourceState), and restarts a source whose messages could not
- * be stored, since the broker sends them again only on a new connection.
+ * be stored, since the broker sends them again only on a new connection. It holds at most
+ * MAX_UNACKNOWLEDGED messages at once, whatever the broker sends (see SourceConsumer#arrived).
  */
 public class MqttSourceComponent extends PahoComponent {
     private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
@@ -106,6 +108,14 @@ public class MqttSourceComponent extends PahoComponent {
     }
 
     static class SourceConsumer extends PahoConsumer {
+        /**
+         * Messages taken but not yet stored and acknowledged. A broker is meant to hold back what is over its
+         * in-flight window, but Mosquitto 2.0 with max_queued_messages 0 sends a whole persistent session's
+         * backlog at once on reconnect: 1,000,000 queued messages would not fit in memory. Two group commits'
+         * worth keeps the outbox writer busy.
+         */
+        static final int MAX_UNACKNOWLEDGED = 2_000;
+        private final Semaphore unacknowledged = new Semaphore(MAX_UNACKNOWLEDGED);
         private SourceState state;
 
         SourceConsumer(SourceEndpoint endpoint, Processor processor) {
@@ -229,7 +239,14 @@ public class MqttSourceComponent extends PahoComponent {
         }
 
         /** The message is acknowledged once the route has stored it; a failed exchange is not acknowledged. */
-        private void arrived(String topic, MqttMessage message) {
+        private void arrived(String topic, MqttMessage message) throws InterruptedException {
+            // Waiting here holds Paho's callback thread, so it stops reading: the rest stays in the socket
+            // and then in the broker, which keeps it until it is acknowledged.
+            while (!unacknowledged.tryAcquire(1, TimeUnit.SECONDS)) {
+                if (!isRunAllowed()) {
+                    return; // stopping: not acknowledged, so sent again on the next connection
+                }
+            }
             state.received.incrementAndGet();
             state.lastMessageMs = System.currentTimeMillis();
             MqttClient client = getClient();
@@ -246,6 +263,7 @@ public class MqttSourceComponent extends PahoComponent {
                 }
             });
             getAsyncProcessor().process(exchange, doneSync -> {
+                unacknowledged.release();
                 if (exchange.getException() == null) {
                     stored();
                 } else {
@@ -322,7 +340,7 @@ public class MqttSourceComponent extends PahoComponent {
                 }
 
                 @Override
-                public void messageArrived(String topic, MqttMessage message) {
+                public void messageArrived(String topic, MqttMessage message) throws InterruptedException {
                     arrived(topic, message);
                 }
 

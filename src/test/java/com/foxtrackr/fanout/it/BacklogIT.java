@@ -1,0 +1,55 @@
+package com.foxtrackr.fanout.it;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * A backlog larger than the heap: 1,000,000 messages queued in the broker's persistent session drain into
+ * InfluxDB, an S3 archive and a partner through a bundle run with -Xmx256m (as Bundle runs every bundle).
+ * Mosquitto 2.0 sends such a backlog all at once on reconnect; the bundle must hold back what it has not stored.
+ */
+class BacklogIT extends WithBrokerAndInflux {
+    static final int TOTAL = 1_000_000;
+
+    @Test
+    void should_drain_a_backlog_of_a_million_messages_with_a_256m_heap() throws Exception {
+        try (CountingPartner partner = new CountingPartner();
+             S3Proxy s3 = new S3Proxy().start().createBucket("archive");
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_MQTT_QOS", "1")
+                     .with("FANOUT_SINKS", "influx,archive,partner")
+                     .withS3Sink("archive", s3, "archive")
+                     .with("FANOUT_SINK_PARTNER_TYPE", "http")
+                     .with("FANOUT_SINK_PARTNER_URL", partner.url())
+                     .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
+                     .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
+                     .start()) {
+            bundle.stop();
+            Publisher.backlog(broker, 1, 0, TOTAL);
+            bundle.start();
+            await().atMost(Duration.ofMinutes(15)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == TOTAL
+                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+
+            assertFalse(bundle.output().contains("OutOfMemoryError"), "no out-of-memory error");
+            assertEquals(TOTAL / 2, influx.count("foxtrackr", "battery", "level"));
+            assertEquals(TOTAL / 2, influx.count("foxtrackr", "temperature", "value"));
+            List<byte[]> archived = s3.payloads("archive");
+            assertEquals(TOTAL, archived.size(), "as many payloads archived as published");
+            Set<String> distinct = new HashSet<>();
+            archived.forEach(p -> distinct.add(new String(p, StandardCharsets.UTF_8)));
+            assertEquals(TOTAL, distinct.size(), "each payload archived once");
+            assertEquals(TOTAL, partner.keysByPayload.size(), "every message at the partner");
+            assertEquals(TOTAL, partner.requests.get(), "each message sent to the partner once");
+        }
+    }
+}
