@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -36,7 +37,12 @@ public class Outbox implements AutoCloseable {
     private final Connection readDb;
     private final long repeatWindowMs;
     private final long deadLetterRetentionMs;
-    private final Map<String, Sink> sinks = new LinkedHashMap<>();
+    private volatile Map<String, Sink> sinks = Map.of();
+    /**
+     * One writer at a time on the write connection, in the order they asked: a fair lock, since ingest's
+     * back-to-back group commits would otherwise keep the sinks from recording their deliveries.
+     */
+    private final ReentrantLock writing = new ReentrantLock(true);
     private final PreparedStatement markSeen;
     private Metrics metrics = Metrics.none();
     private final PreparedStatement insertMessage;
@@ -128,11 +134,14 @@ public class Outbox implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    public synchronized void addSink(Sink sink) {
-        sinks.put(sink.name(), sink);
+    /** At start-up, before any route runs. */
+    public void addSink(Sink sink) {
+        Map<String, Sink> added = new LinkedHashMap<>(sinks);
+        added.put(sink.name(), sink);
+        sinks = java.util.Collections.unmodifiableMap(added);
     }
 
-    public synchronized Sink sink(String name) {
+    public Sink sink(String name) {
         return sinks.get(name);
     }
 
@@ -169,33 +178,38 @@ public class Outbox implements AutoCloseable {
      * Ingest: stores messages (each with one delivery per sink that takes it) and refused payloads in one
      * transaction; a repeated message is stored once. The broker is acknowledged only after this returns.
      */
-    public synchronized void storeAll(List<Incoming> batch) throws SQLException {
-        long now = System.currentTimeMillis();
-        int stored = 0;
-        int rejected = 0;
+    public void storeAll(List<Incoming> batch) throws SQLException {
+        writing.lock();
         try {
-            for (Incoming message : batch) {
-                if (!markSeen(message, now)) {
-                    continue;
+            long now = System.currentTimeMillis();
+            int stored = 0;
+            int rejected = 0;
+            try {
+                for (Incoming message : batch) {
+                    if (!markSeen(message, now)) {
+                        continue;
+                    }
+                    if (message.rejectReason() != null) {
+                        insertRejected.setString(1, message.topic());
+                        insertRejected.setString(2, message.rejectReason());
+                        insertRejected.setLong(3, now);
+                        insertRejected.setBytes(4, message.payload());
+                        insertRejected.executeUpdate();
+                        rejected++;
+                    } else {
+                        storeAccepted(message, now);
+                        stored++;
+                    }
                 }
-                if (message.rejectReason() != null) {
-                    insertRejected.setString(1, message.topic());
-                    insertRejected.setString(2, message.rejectReason());
-                    insertRejected.setLong(3, now);
-                    insertRejected.setBytes(4, message.payload());
-                    insertRejected.executeUpdate();
-                    rejected++;
-                } else {
-                    storeAccepted(message, now);
-                    stored++;
-                }
+                db.commit();
+            } catch (SQLException e) {
+                rollback();
+                throw e;
             }
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
+            metrics.ingested(stored, batch.size() - stored - rejected, rejected);
+        } finally {
+            writing.unlock();
         }
-        metrics.ingested(stored, batch.size() - stored - rejected, rejected);
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
@@ -278,7 +292,8 @@ public class Outbox implements AutoCloseable {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();
-        synchronized (this) {
+        writing.lock();
+        try {
             try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
                 for (Batch.Item item : due.items()) {
                     assign.setLong(1, id);
@@ -292,6 +307,8 @@ public class Outbox implements AutoCloseable {
                 rollback();
                 throw e;
             }
+        } finally {
+            writing.unlock();
         }
         return new Batch(id, due.items(), due.full());
     }
@@ -319,16 +336,21 @@ public class Outbox implements AutoCloseable {
     }
 
     /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
-    public synchronized void delivered(String sinkName, Batch batch) throws SQLException {
+    public void delivered(String sinkName, Batch batch) throws SQLException {
+        writing.lock();
         try {
-            removeDelivered(sinkName, batch.items());
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
+            try {
+                removeDelivered(sinkName, batch.items());
+                db.commit();
+            } catch (SQLException e) {
+                rollback();
+                throw e;
+            }
+            metrics.delivered(sinkName, batch.items());
+            sinks.get(sinkName).succeeded();
+        } finally {
+            writing.unlock();
         }
-        metrics.delivered(sinkName, batch.items());
-        sinks.get(sinkName).succeeded();
     }
 
     /** Within the caller's transaction. */
@@ -353,45 +375,50 @@ public class Outbox implements AutoCloseable {
      * Sink: the batch failed. A transient error backs the whole sink off; an error about the items themselves
      * isolates them one by one, and the one that still fails alone goes to the sink's dead-letter queue.
      */
-    public synchronized void failed(String sinkName, Batch batch, Exception error) throws SQLException {
-        Sink sink = sinks.get(sinkName);
-        String reason = MessageValidator.reason(innermost(error));
-        long now = System.currentTimeMillis();
-        boolean permanent = sink.isPermanent(error);
-        boolean dead = permanent && batch.items().size() == 1;
-        try (PreparedStatement update = db.prepareStatement("""
-                UPDATE delivery SET attempts = attempts + 1, state = ?,
-                  first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
-                  last_error = ?, last_error_ms = ?, batch = CASE WHEN ? THEN NULL ELSE batch END
-                WHERE message_id = ? AND sink = ?""")) {
-            for (Batch.Item item : batch.items()) {
-                update.setString(1, dead ? "dead" : "pending");
-                update.setString(2, reason);
-                update.setLong(3, now);
-                update.setString(4, reason);
-                update.setLong(5, now);
-                // items that are isolated one by one leave their batch: each becomes a batch of its own
-                update.setBoolean(6, permanent);
-                update.setLong(7, item.messageId());
-                update.setString(8, sinkName);
-                update.addBatch();
+    public void failed(String sinkName, Batch batch, Exception error) throws SQLException {
+        writing.lock();
+        try {
+            Sink sink = sinks.get(sinkName);
+            String reason = MessageValidator.reason(innermost(error));
+            long now = System.currentTimeMillis();
+            boolean permanent = sink.isPermanent(error);
+            boolean dead = permanent && batch.items().size() == 1;
+            try (PreparedStatement update = db.prepareStatement("""
+                    UPDATE delivery SET attempts = attempts + 1, state = ?,
+                      first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
+                      last_error = ?, last_error_ms = ?, batch = CASE WHEN ? THEN NULL ELSE batch END
+                    WHERE message_id = ? AND sink = ?""")) {
+                for (Batch.Item item : batch.items()) {
+                    update.setString(1, dead ? "dead" : "pending");
+                    update.setString(2, reason);
+                    update.setLong(3, now);
+                    update.setString(4, reason);
+                    update.setLong(5, now);
+                    // items that are isolated one by one leave their batch: each becomes a batch of its own
+                    update.setBoolean(6, permanent);
+                    update.setLong(7, item.messageId());
+                    update.setString(8, sinkName);
+                    update.addBatch();
+                }
+                update.executeBatch();
+                db.commit();
+            } catch (SQLException e) {
+                rollback();
+                throw e;
             }
-            update.executeBatch();
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
-        }
-        if (dead) {
-            metrics.deadLettered(sinkName, 1);
-            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
-        } else if (permanent) {
-            metrics.retried(sinkName, batch.size());
-            sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
-            LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
-        } else {
-            metrics.retried(sinkName, batch.size());
-            sink.backOff(reason, now);
+            if (dead) {
+                metrics.deadLettered(sinkName, 1);
+                LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
+            } else if (permanent) {
+                metrics.retried(sinkName, batch.size());
+                sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
+                LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
+            } else {
+                metrics.retried(sinkName, batch.size());
+                sink.backOff(reason, now);
+            }
+        } finally {
+            writing.unlock();
         }
     }
 
@@ -406,107 +433,122 @@ public class Outbox implements AutoCloseable {
      * its age, when it is dead; a dead one goes to the sink's dead-letter queue; a postponed one (the circuit
      * was open) waits for the next probe without an attempt counted.
      */
-    public synchronized void settle(String sinkName, Collection<Outcome> outcomes) throws SQLException {
-        Sink sink = sinks.get(sinkName);
-        long now = System.currentTimeMillis();
-        List<String> deadLetters = new ArrayList<>();
-        List<Batch.Item> delivered = new ArrayList<>();
-        int retried = 0;
-        try (PreparedStatement postpone = db.prepareStatement(
-                     "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
-             PreparedStatement failed = db.prepareStatement("""
-                     UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
-                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
-                       last_error = ?, last_error_ms = ?
-                     WHERE message_id = ? AND sink = ?""")) {
-            for (Outcome outcome : outcomes) {
-                Batch.Item item = outcome.item();
-                switch (outcome.result()) {
-                    case DELIVERED -> delivered.add(item);
-                    case POSTPONED -> {
-                        postpone.setLong(1, now + outcome.retryAfterMs());
-                        postpone.setLong(2, item.messageId());
-                        postpone.setString(3, sinkName);
-                        postpone.executeUpdate();
-                    }
-                    case RETRY, DEAD -> {
-                        int attempts = item.attempts() + 1;
-                        boolean dead = outcome.result() == Outcome.Result.DEAD || sink.exhausted(attempts, now - item.receivedMs());
-                        String reason = outcome.result() == Outcome.Result.RETRY && dead
-                                ? "gave up after " + attempts + " attempts: " + outcome.reason() : outcome.reason();
-                        failed.setString(1, dead ? "dead" : "pending");
-                        failed.setLong(2, dead ? now : now + Math.max(sink.delayAfter(attempts), outcome.retryAfterMs()));
-                        failed.setString(3, reason);
-                        failed.setLong(4, now);
-                        failed.setString(5, reason);
-                        failed.setLong(6, now);
-                        failed.setLong(7, item.messageId());
-                        failed.setString(8, sinkName);
-                        failed.executeUpdate();
-                        if (dead) {
-                            deadLetters.add("message=" + item.messageId() + " reason=\"" + reason + "\"");
-                        } else {
-                            retried++;
+    public void settle(String sinkName, Collection<Outcome> outcomes) throws SQLException {
+        writing.lock();
+        try {
+            Sink sink = sinks.get(sinkName);
+            long now = System.currentTimeMillis();
+            List<String> deadLetters = new ArrayList<>();
+            List<Batch.Item> delivered = new ArrayList<>();
+            int retried = 0;
+            try (PreparedStatement postpone = db.prepareStatement(
+                         "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
+                 PreparedStatement failed = db.prepareStatement("""
+                         UPDATE delivery SET attempts = attempts + 1, state = ?, next_attempt_ms = ?,
+                           first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
+                           last_error = ?, last_error_ms = ?
+                         WHERE message_id = ? AND sink = ?""")) {
+                for (Outcome outcome : outcomes) {
+                    Batch.Item item = outcome.item();
+                    switch (outcome.result()) {
+                        case DELIVERED -> delivered.add(item);
+                        case POSTPONED -> {
+                            postpone.setLong(1, now + outcome.retryAfterMs());
+                            postpone.setLong(2, item.messageId());
+                            postpone.setString(3, sinkName);
+                            postpone.executeUpdate();
+                        }
+                        case RETRY, DEAD -> {
+                            int attempts = item.attempts() + 1;
+                            boolean dead = outcome.result() == Outcome.Result.DEAD || sink.exhausted(attempts, now - item.receivedMs());
+                            String reason = outcome.result() == Outcome.Result.RETRY && dead
+                                    ? "gave up after " + attempts + " attempts: " + outcome.reason() : outcome.reason();
+                            failed.setString(1, dead ? "dead" : "pending");
+                            failed.setLong(2, dead ? now : now + Math.max(sink.delayAfter(attempts), outcome.retryAfterMs()));
+                            failed.setString(3, reason);
+                            failed.setLong(4, now);
+                            failed.setString(5, reason);
+                            failed.setLong(6, now);
+                            failed.setLong(7, item.messageId());
+                            failed.setString(8, sinkName);
+                            failed.executeUpdate();
+                            if (dead) {
+                                deadLetters.add("message=" + item.messageId() + " reason=\"" + reason + "\"");
+                            } else {
+                                retried++;
+                            }
                         }
                     }
                 }
+                removeDelivered(sinkName, delivered);
+                db.commit();
+            } catch (SQLException e) {
+                rollback();
+                throw e;
             }
-            removeDelivered(sinkName, delivered);
-            db.commit();
-        } catch (SQLException e) {
-            rollback();
-            throw e;
+            metrics.delivered(sinkName, delivered);
+            metrics.retried(sinkName, retried);
+            metrics.deadLettered(sinkName, deadLetters.size());
+            deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
+        } finally {
+            writing.unlock();
         }
-        metrics.delivered(sinkName, delivered);
-        metrics.retried(sinkName, retried);
-        metrics.deadLettered(sinkName, deadLetters.size());
-        deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
     }
 
     /**
      * Forgets the keys of messages seen before the repeat window, so that this memory stays bounded, and
      * removes dead letters and rejected input older than their retention, saying how many.
      */
-    public synchronized void maintain() throws SQLException {
-        long now = System.currentTimeMillis();
-        try (PreparedStatement forget = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?");
-             PreparedStatement expireDead = db.prepareStatement(
-                     "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
-             PreparedStatement orphans = db.prepareStatement(
-                     "DELETE FROM message WHERE NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
-             PreparedStatement expireRejected = db.prepareStatement("DELETE FROM rejected WHERE received_ms < ?")) {
-            forget.setLong(1, now - repeatWindowMs);
-            forget.executeUpdate();
-            expireDead.setLong(1, now - deadLetterRetentionMs);
-            Map<String, Integer> expired = new TreeMap<>();
-            try (ResultSet rs = expireDead.executeQuery()) {
-                while (rs.next()) {
-                    expired.merge(rs.getString(1), 1, Integer::sum);
+    public void maintain() throws SQLException {
+        writing.lock();
+        try {
+            long now = System.currentTimeMillis();
+            try (PreparedStatement forget = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?");
+                 PreparedStatement expireDead = db.prepareStatement(
+                         "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
+                 PreparedStatement orphans = db.prepareStatement(
+                         "DELETE FROM message WHERE NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
+                 PreparedStatement expireRejected = db.prepareStatement("DELETE FROM rejected WHERE received_ms < ?")) {
+                forget.setLong(1, now - repeatWindowMs);
+                forget.executeUpdate();
+                expireDead.setLong(1, now - deadLetterRetentionMs);
+                Map<String, Integer> expired = new TreeMap<>();
+                try (ResultSet rs = expireDead.executeQuery()) {
+                    while (rs.next()) {
+                        expired.merge(rs.getString(1), 1, Integer::sum);
+                    }
                 }
+                orphans.executeUpdate();
+                expireRejected.setLong(1, now - deadLetterRetentionMs);
+                int rejected = expireRejected.executeUpdate();
+                db.commit();
+                expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
+                if (rejected > 0) {
+                    LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
+                }
+            } catch (SQLException e) {
+                rollback();
+                throw e;
             }
-            orphans.executeUpdate();
-            expireRejected.setLong(1, now - deadLetterRetentionMs);
-            int rejected = expireRejected.executeUpdate();
-            db.commit();
-            expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
-            if (rejected > 0) {
-                LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
-            }
-        } catch (SQLException e) {
-            rollback();
-            throw e;
+        } finally {
+            writing.unlock();
         }
     }
 
-    public synchronized long pending(String sinkName) throws SQLException {
-        try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM delivery WHERE sink = ? AND state = 'pending'")) {
-            q.setString(1, sinkName);
-            try (ResultSet rs = q.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
+    public long pending(String sinkName) throws SQLException {
+        writing.lock();
+        try {
+            try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM delivery WHERE sink = ? AND state = 'pending'")) {
+                q.setString(1, sinkName);
+                try (ResultSet rs = q.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            } finally {
+                db.commit();
             }
         } finally {
-            db.commit();
+            writing.unlock();
         }
     }
 
@@ -530,8 +572,13 @@ public class Outbox implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() throws SQLException {
-        readDb.close();
-        db.close();
+    public void close() throws SQLException {
+        writing.lock();
+        try {
+            readDb.close();
+            db.close();
+        } finally {
+            writing.unlock();
+        }
     }
 }
