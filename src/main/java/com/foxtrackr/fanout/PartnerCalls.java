@@ -9,13 +9,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
 
 /**
  * The per-message sinks' side of a call: the configured headers on the way out, and on the way back the
  * outcome, which the outbox records for the whole batch at once. 2xx is delivered; a connection error, a timeout, 408, 429 and 5xx are retried
  * (honouring Retry-After); any other answer goes to the sink's dead-letter queue at once.
+ * The routes call its steps as processors, one per step, since they run for every message; each reads the
+ * sink's name from the exchange property "sink" and the claimed delivery from "item".
  */
 public class PartnerCalls {
+    /** Registered under these names by FanoutSetup, for sink-http.yaml and sink-endpoint.yaml. */
+    static final Map<String, java.util.function.Function<PartnerCalls, Processor>> STEPS = Map.of(
+            "partnerHttpRequest", calls -> calls::httpRequest,
+            "partnerEndpointRequest", calls -> calls::endpointRequest,
+            "partnerAnswered", calls -> exchange -> calls.answered(exchange, sink(exchange)),
+            "partnerDelivered", calls -> exchange -> calls.delivered(exchange, sink(exchange)),
+            "partnerFailed", calls -> exchange -> calls.failed(exchange, sink(exchange)));
+
     private final Outbox outbox;
     private final Map<String, Map<String, String>> headers = new ConcurrentHashMap<>();
 
@@ -56,8 +68,40 @@ public class PartnerCalls {
         headers.put(sink, Map.copyOf(partnerHeaders));
     }
 
-    public void applyHeaders(Exchange exchange, String sink) {
-        headers.getOrDefault(sink, Map.of()).forEach(exchange.getMessage()::setHeader);
+    private static String sink(Exchange exchange) {
+        return exchange.getProperty("sink", String.class);
+    }
+
+    /**
+     * Before a call of an http sink: the claimed delivery (the body) becomes the request: its payload, with
+     * Content-Type, its Idempotency-Key and the partner's headers; property mayCall says whether to call.
+     */
+    private void httpRequest(Exchange exchange) {
+        String sink = sink(exchange);
+        Batch.Item item = request(exchange, sink);
+        Message message = exchange.getMessage();
+        message.setHeader("Content-Type", "application/json");
+        message.setHeader("Idempotency-Key", item.key());
+        headers.getOrDefault(sink, Map.of()).forEach(message::setHeader);
+    }
+
+    /** Before a call of an endpoint sink: the payload, with Idempotency-Key, FanoutTopic and FanoutKind. */
+    private void endpointRequest(Exchange exchange) {
+        Batch.Item item = request(exchange, sink(exchange));
+        Message message = exchange.getMessage();
+        message.setHeader("Idempotency-Key", item.key());
+        message.setHeader("FanoutTopic", item.topic());
+        message.setHeader("FanoutKind", item.kind());
+    }
+
+    private Batch.Item request(Exchange exchange, String sink) {
+        Batch.Item item = exchange.getMessage().getBody(Batch.Item.class);
+        exchange.setProperty("item", item);
+        Message message = exchange.getMessage();
+        message.getHeaders().clear();
+        message.setBody(item.payload());
+        exchange.setProperty("mayCall", mayCall(exchange, sink));
+        return item;
     }
 
     /** Where the outcomes of one claimed batch gather, from the parallel calls, until they are settled at once. */
@@ -66,7 +110,7 @@ public class PartnerCalls {
     }
 
     /** Before a call: false while the partner's circuit is open (the message then waits for the next probe). */
-    public boolean mayCall(Exchange exchange, String sink) {
+    private boolean mayCall(Exchange exchange, String sink) {
         Sink target = outbox.sink(sink);
         if (target.mayCall()) {
             return true;
@@ -76,7 +120,7 @@ public class PartnerCalls {
     }
 
     /** After an HTTP call that got an answer. */
-    public void answered(Exchange exchange, String sink) {
+    private void answered(Exchange exchange, String sink) {
         int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
         Sink target = outbox.sink(sink);
         if (status >= 200 && status < 300) {
@@ -93,13 +137,13 @@ public class PartnerCalls {
     }
 
     /** After a call to any endpoint that returned. */
-    public void delivered(Exchange exchange, String sink) {
+    private void delivered(Exchange exchange, String sink) {
         outbox.sink(sink).succeeded();
         record(exchange, Outbox.Outcome.Result.DELIVERED, null, 0);
     }
 
     /** After a call that failed without an answer: connection refused, timeout, an endpoint's error. */
-    public void failed(Exchange exchange, String sink) {
+    private void failed(Exchange exchange, String sink) {
         Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         String reason = error == null ? "failed" : MessageValidator.reason(error);
         outbox.sink(sink).failedCall(reason);
