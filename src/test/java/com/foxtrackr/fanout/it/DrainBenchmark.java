@@ -32,7 +32,7 @@ class DrainBenchmark {
     static final int N = Integer.getInteger("bench.messages", 100_000);
     static final Path RESULTS = Path.of("target", "bench-results.txt");
 
-    record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages) {
+    record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages, String cpu) {
         double rate() {
             return N / seconds;
         }
@@ -43,7 +43,9 @@ class DrainBenchmark {
         List<Run> runs = new ArrayList<>();
         for (String level : System.getProperty("bench.qos", "2,1").split(",")) {
             int qos = Integer.parseInt(level.trim());
-            runs.add(bare(qos));
+            if (Boolean.parseBoolean(System.getProperty("bench.bare", "true"))) {
+                runs.add(bare(qos));
+            }
             runs.add(bundle(qos));
         }
         StringBuilder report = new StringBuilder(String.format(Locale.ROOT,
@@ -54,10 +56,15 @@ class DrainBenchmark {
             report.append(String.format(Locale.ROOT, "%-8s %4d %10.1f %12.0f %9dM %13dM %13dM  %s%n", run.what(), run.qos(),
                     run.seconds(), run.rate(), run.peakRssKb() / 1024, run.outboxPeakKb() / 1024, run.outboxAfterKb() / 1024,
                     run.stages()));
+            if (!run.cpu().isEmpty()) {
+                report.append("         ").append(run.cpu()).append(System.lineSeparator());
+            }
         }
-        for (int i = 0; i < runs.size(); i += 2) {
-            report.append(String.format(Locale.ROOT, "QoS %d: the bundle drains at %.2fx the bare subscriber's rate%n",
-                    runs.get(i).qos(), runs.get(i + 1).rate() / runs.get(i).rate()));
+        for (int i = 1; i < runs.size(); i++) {
+            if (runs.get(i - 1).what().equals("bare") && runs.get(i).what().equals("bundle")) {
+                report.append(String.format(Locale.ROOT, "QoS %d: the bundle drains at %.2fx the bare subscriber's rate%n",
+                        runs.get(i).qos(), runs.get(i).rate() / runs.get(i - 1).rate()));
+            }
         }
         System.out.print(report);
         Files.writeString(RESULTS, report, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
@@ -102,7 +109,7 @@ class DrainBenchmark {
             // it counts deliveries, repeats included: at QoS 2 over 65,535 it loses messages to reused ids and
             // gets others twice, which the bundle does not
             return new Run("bare", qos, seconds, 0, 0, 0, distinct.size() == N ? ""
-                    : String.format(Locale.ROOT, "got %,d distinct of %,d: it lost %,d", distinct.size(), N, N - distinct.size()));
+                    : String.format(Locale.ROOT, "got %,d distinct of %,d: it lost %,d", distinct.size(), N, N - distinct.size()), "");
         }
     }
 
@@ -149,6 +156,7 @@ class DrainBenchmark {
             });
             double seconds = (System.nanoTime() - start) / 1e9;
             long rss = peakRssKb(pid);
+            String cpu = cpuPerMessage(pid);
             long after = du(bundle.dataDir);
             bundle.stop();
 
@@ -158,8 +166,43 @@ class DrainBenchmark {
             assertEquals(N, partner.requests.get(), "every message at the partner, once");
             StringBuilder stages = new StringBuilder();
             doneAt.forEach((stage, at) -> stages.append(String.format(Locale.ROOT, " %s %.1fs", stage, at)));
-            return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages);
+            return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages, cpu);
         }
+    }
+
+    /**
+     * Where the bundle's CPU went, per message, by thread (from the JVM's thread dump, which gives each thread's
+     * CPU time): receive (Paho's threads: reading, parsing and checking in the ingest route), store (the outbox
+     * writer: the group commit and the acknowledgements), each sink's threads, and the JVM's own (GC, JIT).
+     */
+    static String cpuPerMessage(long pid) throws IOException, InterruptedException {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(pid),
+                "Thread.print").redirectErrorStream(true).start();
+        List<String> lines = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+        jcmd.waitFor();
+        java.util.Map<String, Double> ms = new java.util.LinkedHashMap<>();
+        for (String step : List.of("receive", "store", "influx", "archive", "partner", "gc", "jit", "other")) {
+            ms.put(step, 0.0);
+        }
+        java.util.regex.Pattern thread = java.util.regex.Pattern.compile("^\"([^\"]*)\".* cpu=([0-9.]+)ms");
+        for (String line : lines) {
+            java.util.regex.Matcher m = thread.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            String name = m.group(1);
+            String step = name.startsWith("MQTT Rec") || name.startsWith("MQTT Call") ? "receive"
+                    : name.equals("outbox-writer") ? "store"
+                    : name.contains("sink-influx") ? "influx"
+                    : name.contains("sink-archive") ? "archive"
+                    : name.contains("sink-partner") ? "partner"
+                    : name.startsWith("GC Thread") || name.startsWith("G1") ? "gc"
+                    : name.contains("CompilerThread") ? "jit" : "other";
+            ms.merge(step, Double.parseDouble(m.group(2)), Double::sum);
+        }
+        StringBuilder line = new StringBuilder("CPU per message (microseconds):");
+        ms.forEach((step, total) -> line.append(String.format(Locale.ROOT, " %s %.1f", step, total * 1000 / N)));
+        return line.toString();
     }
 
     static long peakRssKb(long pid) throws IOException {
