@@ -59,7 +59,10 @@ public class Outbox implements AutoCloseable {
         }
         db = DriverManager.getConnection("jdbc:sqlite:" + file);
         try (Statement s = db.createStatement()) {
+            giveBackFreedSpace(s);
             s.execute("PRAGMA journal_mode=WAL");
+            // the write-ahead log shrinks back to this after a checkpoint, once a backlog has drained
+            s.execute("PRAGMA journal_size_limit=" + WAL_LIMIT_BYTES);
             // NORMAL: a commit survives a killed process; FULL: it also survives a power cut, at a cost.
             s.execute("PRAGMA synchronous=" + synchronous);
             s.execute("PRAGMA busy_timeout=10000");
@@ -114,6 +117,33 @@ public class Outbox implements AutoCloseable {
               time_ms INTEGER NOT NULL,
               received_ms INTEGER NOT NULL,
               payload BLOB NOT NULL)""";
+
+    private static final long WAL_LIMIT_BYTES = 64L << 20;
+    /** Free pages (SQLite's default of 4 KiB each) that maintenance leaves in the file for the next messages, and gives back at most at once. */
+    private static final long KEPT_FREE_PAGES = 2_048;
+    private static final long MAX_PAGES_GIVEN_BACK = 65_536;
+
+    /**
+     * A drained backlog leaves its pages free in the file; with incremental auto-vacuum, maintenance gives them
+     * back to the filesystem. The mode must be set before the first table; an outbox made without it is
+     * rebuilt once with VACUUM.
+     */
+    private static void giveBackFreedSpace(Statement s) throws SQLException {
+        try (ResultSet rs = s.executeQuery("PRAGMA auto_vacuum")) {
+            if (rs.next() && rs.getInt(1) == 2) {
+                return;
+            }
+        }
+        s.execute("PRAGMA auto_vacuum=INCREMENTAL");
+        boolean hasTables;
+        try (ResultSet rs = s.executeQuery("SELECT count(*) FROM sqlite_master")) {
+            hasTables = rs.next() && rs.getInt(1) > 0;
+        }
+        if (hasTables) {
+            LOG.info("outbox event=rebuilding note=\"once, so that the space of delivered messages goes back to the filesystem\"");
+            s.execute("VACUUM");
+        }
+    }
 
     /** An outbox made before ids were AUTOINCREMENT gets its message table rebuilt, keeping every row and id. */
     private static void migrateToNeverReusedIds(Statement s) throws SQLException {
@@ -522,6 +552,7 @@ public class Outbox implements AutoCloseable {
                 expireRejected.setLong(1, now - deadLetterRetentionMs);
                 int rejected = expireRejected.executeUpdate();
                 db.commit();
+                giveBackFreePages();
                 expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
                 if (rejected > 0) {
                     LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
@@ -532,6 +563,27 @@ public class Outbox implements AutoCloseable {
             }
         } finally {
             writing.unlock();
+        }
+    }
+
+    /** Within maintenance: the file shrinks by the free pages beyond what the next messages will soon take. */
+    private void giveBackFreePages() throws SQLException {
+        try (Statement s = db.createStatement()) {
+            long free;
+            try (ResultSet rs = s.executeQuery("PRAGMA freelist_count")) {
+                free = rs.next() ? rs.getLong(1) : 0;
+            }
+            if (free > KEPT_FREE_PAGES) {
+                // each step of this pragma gives back one page, and the driver runs one step per call
+                long pages = Math.min(free - KEPT_FREE_PAGES, MAX_PAGES_GIVEN_BACK);
+                try (PreparedStatement givePage = db.prepareStatement("PRAGMA incremental_vacuum")) {
+                    for (long page = 0; page < pages; page++) {
+                        givePage.execute();
+                    }
+                }
+                db.commit();
+                LOG.info("outbox event=space-given-back megabytes={}", pages * 4096 / (1 << 20));
+            }
         }
     }
 

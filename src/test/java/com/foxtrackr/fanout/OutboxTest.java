@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -144,6 +145,37 @@ class OutboxTest {
         }
         assertEquals(0, outbox.pending("archive"));
         assertTrue(outbox.claimArchive("archive", 4, 0).isEmpty());
+    }
+
+    // A drained backlog gives its space back to the filesystem: the outbox does not stay at its peak size.
+    @Test
+    void should_give_back_the_space_of_a_drained_backlog() throws Exception {
+        String padding = "x".repeat(1000);
+        for (int chunk = 0; chunk < 20; chunk++) {
+            List<Outbox.Incoming> messages = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                messages.add(new Outbox.Incoming(("{\"n\":" + (chunk * 1000 + i) + ",\"p\":\"" + padding + "\"}").getBytes(StandardCharsets.UTF_8),
+                        "foxtrackr/g/V3.0/x", "other", 7, "d", 1, null));
+            }
+            outbox.storeAll(messages);
+        }
+        long peak = databaseBytes();
+        for (Batch batch = outbox.claimArchive("archive", 5000, 0); !batch.isEmpty(); batch = outbox.claimArchive("archive", 5000, 0)) {
+            outbox.delivered("archive", batch);
+        }
+        assertEquals(peak, databaseBytes(), "delivered messages leave free pages");
+        outbox.maintain();
+        // what stays: the keys kept for repeat detection, and 8 MiB of free pages for the next messages
+        assertTrue(databaseBytes() < peak / 2, "from " + peak + " bytes to " + databaseBytes());
+    }
+
+    /** The database's size in pages, which the file takes at the next checkpoint. */
+    long databaseBytes() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+             ResultSet rs = c.createStatement().executeQuery("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     static List<Long> ids(Batch batch) {
