@@ -101,9 +101,10 @@ public class Outbox implements AutoCloseable {
         readDb.createStatement().execute("PRAGMA busy_timeout=10000");
         markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
         insertMessage = db.prepareStatement(
-                "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                Statement.RETURN_GENERATED_KEYS);
-        insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (?, ?, ?)");
+                "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        // the message's id without asking for it (the driver would prepare a query per insert): an insert into a
+        // WITHOUT ROWID table such as delivery leaves last_insert_rowid() at the message's id
+        insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (last_insert_rowid(), ?, ?)");
         insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
     }
 
@@ -216,7 +217,8 @@ public class Outbox implements AutoCloseable {
             int rejected = 0;
             try {
                 for (Incoming message : batch) {
-                    if (!markSeen(message, now)) {
+                    String key = key(message.payload());
+                    if (!markSeen(key, now)) {
                         continue;
                     }
                     if (message.rejectReason() != null) {
@@ -227,7 +229,7 @@ public class Outbox implements AutoCloseable {
                         insertRejected.executeUpdate();
                         rejected++;
                     } else {
-                        storeAccepted(message, now);
+                        storeAccepted(message, key, now);
                         stored++;
                     }
                 }
@@ -243,14 +245,13 @@ public class Outbox implements AutoCloseable {
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
-    private boolean markSeen(Incoming message, long now) throws SQLException {
-        markSeen.setString(1, key(message.payload()));
+    private boolean markSeen(String key, long now) throws SQLException {
+        markSeen.setString(1, key);
         markSeen.setLong(2, now);
         return markSeen.executeUpdate() > 0;
     }
 
-    private void storeAccepted(Incoming message, long now) throws SQLException {
-        String key = key(message.payload());
+    private void storeAccepted(Incoming message, String key, long now) throws SQLException {
         List<String> accepting = sinks.values().stream()
                 .filter(s -> s.accepts(message.kind(), message.messageType(), message.topic())).map(Sink::name).toList();
         if (accepting.isEmpty()) {
@@ -264,15 +265,9 @@ public class Outbox implements AutoCloseable {
         insertMessage.setLong(6, now);
         insertMessage.setBytes(7, message.payload());
         insertMessage.executeUpdate();
-        long id;
-        try (ResultSet keys = insertMessage.getGeneratedKeys()) {
-            keys.next();
-            id = keys.getLong(1);
-        }
         for (String sink : accepting) {
-            insertDelivery.setLong(1, id);
-            insertDelivery.setString(2, sink);
-            insertDelivery.setLong(3, now);
+            insertDelivery.setString(1, sink);
+            insertDelivery.setLong(2, now);
             insertDelivery.executeUpdate();
         }
     }
