@@ -55,7 +55,7 @@ public class MqttInflightStore implements MqttClientPersistence {
         private final Connection connection;
 
         public Db(Path file, String synchronous) throws SQLException {
-            connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+            connection = DriverManager.getConnection("jdbc:sqlite:" + file, Outbox.WITHOUT_GENERATED_KEYS);
             try (Statement s = connection.createStatement()) {
                 s.execute("PRAGMA journal_mode=WAL");
                 s.execute("PRAGMA synchronous=" + synchronous);

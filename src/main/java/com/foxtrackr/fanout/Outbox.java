@@ -57,7 +57,7 @@ public class Outbox implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new SQLException("cannot create the directory of " + file + ": " + e.getMessage(), e);
         }
-        db = DriverManager.getConnection("jdbc:sqlite:" + file);
+        db = DriverManager.getConnection("jdbc:sqlite:" + file, WITHOUT_GENERATED_KEYS);
         try (Statement s = db.createStatement()) {
             giveBackFreedSpace(s);
             s.execute("PRAGMA journal_mode=WAL");
@@ -102,8 +102,8 @@ public class Outbox implements AutoCloseable {
         markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
         insertMessage = db.prepareStatement(
                 "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        // the message's id without asking for it (the driver would prepare a query per insert): an insert into a
-        // WITHOUT ROWID table such as delivery leaves last_insert_rowid() at the message's id
+        // the message's id within SQLite: an insert into a WITHOUT ROWID table such as delivery leaves
+        // last_insert_rowid() at the message's id
         insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (last_insert_rowid(), ?, ?)");
         insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
     }
@@ -119,6 +119,11 @@ public class Outbox implements AutoCloseable {
               received_ms INTEGER NOT NULL,
               payload BLOB NOT NULL)""";
 
+    /** The driver would otherwise run a query for the new row's id after every insert; nothing here reads it. */
+    static final java.util.Properties WITHOUT_GENERATED_KEYS = new java.util.Properties();
+    static {
+        WITHOUT_GENERATED_KEYS.setProperty("jdbc.get_generated_keys", "false");
+    }
     private static final long WAL_LIMIT_BYTES = 64L << 20;
     /** Free pages (SQLite's default of 4 KiB each) that maintenance leaves in the file for the next messages, and gives back at most at once. */
     private static final long KEPT_FREE_PAGES = 2_048;
