@@ -33,7 +33,9 @@ class SteadyLoadBenchmark {
                      .with("FANOUT_SINKS", "influx,archive,partner")
                      .with("FANOUT_SINK_INFLUX_LINGER_MS", "100")
                      .withS3Sink("archive", s3, "archive")
+                     // an archive object at most about 1.2 s after its first payload arrived
                      .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
+                     .with("FANOUT_SINK_ARCHIVE_LINGER_MS", "200")
                      .with("FANOUT_SINK_PARTNER_TYPE", "http")
                      .with("FANOUT_SINK_PARTNER_URL", partner.url())
                      .with("FANOUT_SINK_PARTNER_LINGER_MS", "50")
