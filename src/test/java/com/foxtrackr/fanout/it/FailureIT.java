@@ -171,6 +171,31 @@ class FailureIT extends WithBrokerAndInflux {
         }
     }
 
+    // The archive's S3 store down when the bundle starts: the bundle starts anyway and InfluxDB gets everything;
+    // the archive retries and has every payload, once, when the store is up. (Camel's S3 endpoint checks its
+    // bucket when it starts: started with the route, it stopped the whole bundle.)
+    @Test
+    void should_start_while_the_archive_store_is_down_and_archive_everything_once_it_is_up() throws Exception {
+        try (S3Proxy s3 = new S3Proxy();
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_SINKS", "influx,archive")
+                     .withS3Sink("archive", s3, "archive")
+                     .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "500")
+                     .with("FANOUT_SINK_ARCHIVE_LINGER_MS", "100")
+                     .with("FANOUT_SINK_ARCHIVE_RETRY_MAX_DELAY_MS", "1000")
+                     .start()) {
+            try (Publisher publisher = new Publisher(broker)) {
+                publishBatteries(publisher, 0, 50);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 50);
+            await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("sink=archive state=retrying"));
+            s3.start().createBucket("archive");
+            await().atMost(Duration.ofSeconds(30)).until(() -> s3.payloads("archive").size() >= 50);
+            assertEquals(50, s3.payloads("archive").stream().map(String::new).distinct().count(), "every payload once");
+            assertEquals(50, s3.payloads("archive").size(), "no payload twice");
+        }
+    }
+
     // A broker that is down when the bundle starts is retried until it is up; then messages flow.
     @Test
     void should_connect_once_the_broker_comes_up_after_the_bundle() throws Exception {
