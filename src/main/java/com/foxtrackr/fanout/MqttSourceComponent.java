@@ -110,9 +110,9 @@ public class MqttSourceComponent extends PahoComponent {
     static class SourceConsumer extends PahoConsumer {
         /**
          * Messages taken but not yet stored and acknowledged. A broker is meant to hold back what is over its
-         * in-flight window, but Mosquitto 2.0 with max_queued_messages 0 sends a whole persistent session's
-         * backlog at once on reconnect: 1,000,000 queued messages would not fit in memory. Two group commits'
-         * worth keeps the outbox writer busy.
+         * in-flight window, but Mosquitto 2.0 sends a reconnecting persistent session's whole backlog at once,
+         * whatever its max_inflight_messages: 1,000,000 queued messages would not fit in memory. Two group
+         * commits' worth keeps the outbox writer busy.
          */
         static final int MAX_UNACKNOWLEDGED = 2_000;
         private final Semaphore unacknowledged = new Semaphore(MAX_UNACKNOWLEDGED);
