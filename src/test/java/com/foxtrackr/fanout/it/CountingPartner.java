@@ -21,12 +21,15 @@ import io.vertx.core.http.HttpServerOptions;
 final class CountingPartner implements AutoCloseable {
     final Map<String, Set<String>> keysByPayload = new ConcurrentHashMap<>();
     final AtomicLong requests = new AtomicLong();
+    /** TCP connections the partner accepted: a bundle that keeps its connections alive opens few. */
+    final AtomicLong connections = new AtomicLong();
     volatile boolean down;
     private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     private final HttpServer server;
 
     CountingPartner() throws Exception {
         server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+                .connectionHandler(connection -> connections.incrementAndGet())
                 .requestHandler(request -> request.body().onSuccess(body -> {
                     if (!request.path().equals("/ingest")) {
                         request.response().setStatusCode(404).end();

@@ -170,6 +170,7 @@ class DrainBenchmark {
             assertEquals(N, partner.requests.get(), "every message at the partner, once");
             StringBuilder stages = new StringBuilder();
             doneAt.forEach((stage, at) -> stages.append(String.format(Locale.ROOT, " %s %.1fs", stage, at)));
+            stages.append(String.format(Locale.ROOT, "; partner connections: %d", partner.connections.get()));
             return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages, cpu);
         }
     }
