@@ -180,7 +180,7 @@ public class FanoutSetup extends MainListenerSupport {
     private List<String> createSinks(CamelContext context, Settings settings) {
         PartnerCalls partnerCalls = new PartnerCalls(outbox);
         context.getRegistry().bind("partnerCalls", partnerCalls);
-        PartnerCalls.STEPS.forEach((name, step) -> context.getRegistry().bind(name, step.apply(partnerCalls)));
+        partnerCalls.steps().forEach(context.getRegistry()::bind);
         context.getRegistry().bind("archive", new Archive());
         List<String> configured = names(settings, "fanout.sinks");
         List<String> sinks = demo != null ? demo.sinks(context, configured) : configured;

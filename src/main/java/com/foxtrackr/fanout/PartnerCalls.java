@@ -20,14 +20,6 @@ import org.apache.camel.Processor;
  * sink's name from the exchange property "sink" and the claimed delivery from "item".
  */
 public class PartnerCalls {
-    /** Registered under these names by FanoutSetup, for sink-http.yaml and sink-endpoint.yaml. */
-    static final Map<String, java.util.function.Function<PartnerCalls, Processor>> STEPS = Map.of(
-            "partnerHttpRequest", calls -> calls::httpRequest,
-            "partnerEndpointRequest", calls -> calls::endpointRequest,
-            "partnerAnswered", calls -> exchange -> calls.answered(exchange, sink(exchange)),
-            "partnerDelivered", calls -> exchange -> calls.delivered(exchange, sink(exchange)),
-            "partnerFailed", calls -> exchange -> calls.failed(exchange, sink(exchange)));
-
     private final Outbox outbox;
     private final Map<String, Map<String, String>> headers = new ConcurrentHashMap<>();
 
@@ -66,6 +58,16 @@ public class PartnerCalls {
 
     void addPartner(String sink, Map<String, String> partnerHeaders) {
         headers.put(sink, Map.copyOf(partnerHeaders));
+    }
+
+    /** The steps of sink-http.yaml and sink-endpoint.yaml, registered under these names by FanoutSetup. */
+    Map<String, Processor> steps() {
+        return Map.of(
+                "partnerHttpRequest", this::httpRequest,
+                "partnerEndpointRequest", this::endpointRequest,
+                "partnerAnswered", exchange -> answered(exchange, sink(exchange)),
+                "partnerDelivered", exchange -> delivered(exchange, sink(exchange)),
+                "partnerFailed", exchange -> failed(exchange, sink(exchange)));
     }
 
     private static String sink(Exchange exchange) {

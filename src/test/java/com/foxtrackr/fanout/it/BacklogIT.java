@@ -28,8 +28,7 @@ class BacklogIT extends WithBrokerAndInflux {
                      .with("FANOUT_MQTT_QOS", "1")
                      .with("FANOUT_SINKS", "influx,archive,partner")
                      .withS3Sink("archive", s3, "archive")
-                     .with("FANOUT_SINK_PARTNER_TYPE", "http")
-                     .with("FANOUT_SINK_PARTNER_URL", partner.url())
+                     .withHttpSink("partner", partner.url())
                      .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
                      .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
                      .start()) {

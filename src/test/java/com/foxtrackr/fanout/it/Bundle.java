@@ -97,9 +97,20 @@ final class Bundle implements AutoCloseable {
                 .with("FANOUT_SINK_LOCAL_LINGER_MS", "100");
     }
 
+    /** The environment variables' prefix of a sink's properties: FANOUT_SINK_<NAME>_. */
+    private static String sinkVariables(String name) {
+        return "FANOUT_SINK_" + name.toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_";
+    }
+
+    /** An http sink of the given name posting to the URL; fanout.sinks still has to name it. */
+    Bundle withHttpSink(String name, String url) {
+        String prefix = sinkVariables(name);
+        return with(prefix + "TYPE", "http").with(prefix + "URL", url);
+    }
+
     /** An s3 sink of the given name writing to S3Proxy's bucket; fanout.sinks still has to name it. */
     Bundle withS3Sink(String name, S3Proxy s3, String bucket) {
-        String prefix = "FANOUT_SINK_" + name.toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_";
+        String prefix = sinkVariables(name);
         return with(prefix + "TYPE", "s3")
                 .with(prefix + "BUCKET", bucket)
                 .with(prefix + "ENDPOINT", s3.url())

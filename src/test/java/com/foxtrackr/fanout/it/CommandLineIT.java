@@ -24,8 +24,7 @@ class CommandLineIT extends WithBrokerAndInflux {
         influx.stop();
         Bundle bundle = new Bundle(broker, influx)
                 .with("FANOUT_SINKS", "influx,acme,archive")
-                .with("FANOUT_SINK_ACME_TYPE", "http")
-                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + Services.freePort() + "/ingest")
+                .withHttpSink("acme", "http://127.0.0.1:" + Services.freePort() + "/ingest")
                 .with("FANOUT_SINK_ARCHIVE_TYPE", "directory")
                 .with("FANOUT_SINK_ARCHIVE_DIRECTORY", Services.tempDir("archive").toString());
         Bundle.CliResult check = bundle.command("check");

@@ -46,8 +46,7 @@ class CrashLoopIT {
                      .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
                      .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
                      .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
-                     .with("FANOUT_SINK_ACME_TYPE", "http")
-                     .with("FANOUT_SINK_ACME_URL", partner.url())
+                     .withHttpSink("acme", partner.url())
                      .start();
              Publisher publisher = new Publisher(broker)) {
             CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {

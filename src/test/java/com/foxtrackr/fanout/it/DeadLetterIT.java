@@ -25,16 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Dead-letter queues as operators use them: the jar's dlq command against a running bundle. */
-class DeadLetterIT {
+class DeadLetterIT extends WithBrokerAndInflux {
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
-    Mosquitto broker;
-    Influx influx;
     WireMockServer partner;
 
     @BeforeEach
     void startServices() {
-        broker = new Mosquitto().start();
-        influx = new Influx().start().createDatabase("foxtrackr");
         partner = new WireMockServer(options().port(Services.freePort()).bindAddress("127.0.0.1"));
         partner.start();
     }
@@ -42,15 +38,12 @@ class DeadLetterIT {
     @AfterEach
     void stopServices() {
         partner.stop();
-        broker.close();
-        influx.close();
     }
 
     Bundle bundle() {
         return new Bundle(broker, influx)
                 .with("FANOUT_SINKS", "acme")
-                .with("FANOUT_SINK_ACME_TYPE", "http")
-                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partner.port() + "/ingest")
+                .withHttpSink("acme", "http://127.0.0.1:" + partner.port() + "/ingest")
                 .with("FANOUT_SINK_ACME_LINGER_MS", "50");
     }
 

@@ -125,8 +125,7 @@ class DrainBenchmark {
                     .with("FANOUT_SINK_INFLUX_LINGER_MS", "200")
                     .withS3Sink("archive", s3, "archive")
                     .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
-                    .with("FANOUT_SINK_PARTNER_TYPE", "http")
-                    .with("FANOUT_SINK_PARTNER_URL", partner.url())
+                    .withHttpSink("partner", partner.url())
                     .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
                     .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
                     // the drained backlog's space goes back to the filesystem at the next maintenance

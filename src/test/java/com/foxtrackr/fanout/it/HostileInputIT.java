@@ -80,8 +80,7 @@ class HostileInputIT {
                 .with("FANOUT_LOG_LEVEL", "DEBUG")
                 .withArchives(s3, directory)
                 .with("FANOUT_SINKS", "influx,s3,local,acme")
-                .with("FANOUT_SINK_ACME_TYPE", "http")
-                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partner.port() + "/ingest")
+                .withHttpSink("acme", "http://127.0.0.1:" + partner.port() + "/ingest")
                 .with("FANOUT_SINK_ACME_HEADERS", "X-Fleet: north")
                 .with("FANOUT_SINK_ACME_LINGER_MS", "50");
     }

@@ -24,18 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The partner HTTP sink against a real HTTP server (WireMock): failure paths first, with exact counts. */
-class PartnerIT {
+class PartnerIT extends WithBrokerAndInflux {
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
     static final String TOKEN = "s3cr3t-partner-token";
-    Mosquitto broker;
-    Influx influx;
     WireMockServer partner;
     int partnerPort;
 
     @BeforeEach
     void startServices() {
-        broker = new Mosquitto().start();
-        influx = new Influx().start().createDatabase("foxtrackr");
         partnerPort = Services.freePort();
         partner = new WireMockServer(options().port(partnerPort).bindAddress("127.0.0.1").containerThreads(20));
     }
@@ -43,15 +39,12 @@ class PartnerIT {
     @AfterEach
     void stopServices() {
         partner.stop();
-        broker.close();
-        influx.close();
     }
 
     Bundle bundle() {
         return new Bundle(broker, influx)
                 .with("FANOUT_SINKS", "influx,acme")
-                .with("FANOUT_SINK_ACME_TYPE", "http")
-                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:" + partnerPort + "/ingest")
+                .withHttpSink("acme", "http://127.0.0.1:" + partnerPort + "/ingest")
                 .with("FANOUT_SINK_ACME_BEARER_TOKEN", TOKEN)
                 .with("FANOUT_SINK_ACME_HEADERS", "X-Fleet: north; X-Api-Version: 3")
                 .with("FANOUT_SINK_ACME_LINGER_MS", "50")

@@ -38,8 +38,7 @@ class StartupErrorsIT {
     void should_refuse_a_partner_sink_with_a_mistake(String variable, String value, String message) throws Exception {
         Bundle bundle = new Bundle(broker, influx)
                 .with("FANOUT_SINKS", "influx,acme")
-                .with("FANOUT_SINK_ACME_TYPE", "http")
-                .with("FANOUT_SINK_ACME_URL", "http://127.0.0.1:9/x")
+                .withHttpSink("acme", "http://127.0.0.1:9/x")
                 .with(variable, value == null ? "" : value.replace("\\u0001", "\u0001"));
         bundle.launch();
         int exit = bundle.awaitExit();

@@ -36,8 +36,7 @@ class SteadyLoadBenchmark {
                      // an archive object at most about 1.2 s after its first payload arrived
                      .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
                      .with("FANOUT_SINK_ARCHIVE_LINGER_MS", "200")
-                     .with("FANOUT_SINK_PARTNER_TYPE", "http")
-                     .with("FANOUT_SINK_PARTNER_URL", partner.url())
+                     .withHttpSink("partner", partner.url())
                      .with("FANOUT_SINK_PARTNER_LINGER_MS", "50")
                      .start()) {
             // mosquitto_pub publishes each line as it comes: the pace is the pace of the lines
