@@ -24,6 +24,11 @@ final class CountingPartner implements AutoCloseable {
     /** TCP connections the partner accepted: a bundle that keeps its connections alive opens few. */
     final AtomicLong connections = new AtomicLong();
     volatile boolean down;
+    /** How long it takes to answer, as a partner far away on the network would. */
+    volatile long answerDelayMs;
+    /** The most requests it held at once, each waiting for its answer. */
+    final AtomicLong peakInFlight = new AtomicLong();
+    private final AtomicLong inFlight = new AtomicLong();
     private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     private final HttpServer server;
 
@@ -39,7 +44,15 @@ final class CountingPartner implements AutoCloseable {
                         keysByPayload.computeIfAbsent(body.toString(StandardCharsets.UTF_8), p -> ConcurrentHashMap.newKeySet())
                                 .add(request.getHeader("Idempotency-Key"));
                         requests.incrementAndGet();
-                        request.response().setStatusCode(204).end();
+                        if (answerDelayMs == 0) {
+                            request.response().setStatusCode(204).end();
+                        } else {
+                            peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                            vertx.setTimer(answerDelayMs, timer -> {
+                                inFlight.decrementAndGet();
+                                request.response().setStatusCode(204).end();
+                            });
+                        }
                     }
                 }))
                 .listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -139,6 +139,30 @@ class PartnerIT extends WithBrokerAndInflux {
         }
     }
 
+    // A partner far away answers slowly: the sink keeps `concurrency` calls in flight on as many kept-alive
+    // connections, beyond the HTTP client's default of 20 connections per host.
+    @Test
+    void should_keep_as_many_calls_in_flight_as_its_concurrency_for_a_slow_partner() throws Exception {
+        int n = 640;
+        int concurrency = 32;
+        try (CountingPartner slowPartner = new CountingPartner();
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_SINKS", "slow")
+                     .withHttpSink("slow", slowPartner.url())
+                     .with("FANOUT_SINK_SLOW_CONCURRENCY", String.valueOf(concurrency))
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            slowPartner.answerDelayMs = 300;
+            FailureIT.publishBatteries(publisher, 0, n);
+            await().atMost(Duration.ofSeconds(60)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == n
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            assertEquals(n, slowPartner.requests.get(), "each message sent once");
+            assertEquals(n, slowPartner.keysByPayload.size());
+            assertEquals(concurrency, slowPartner.peakInFlight.get(), "calls in flight at once");
+            assertTrue(slowPartner.connections.get() <= concurrency, "connections: " + slowPartner.connections);
+        }
+    }
+
     // 429 with Retry-After: 2 is retried, and not before two seconds have passed.
     @Test
     void should_honour_retry_after() throws Exception {
