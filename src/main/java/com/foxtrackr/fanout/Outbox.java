@@ -11,6 +11,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -66,7 +67,10 @@ public class Outbox implements AutoCloseable {
             // NORMAL: a commit survives a killed process; FULL: it also survives a power cut, at a cost.
             s.execute("PRAGMA synchronous=" + synchronous);
             s.execute("PRAGMA busy_timeout=10000");
-            s.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID");
+            // the key's 16 bytes, not its 32 hex digits: a week of keys is the outbox's largest table, and the
+            // time index repeats each key
+            s.execute(SEEN_TABLE.formatted("seen"));
+            migrateToKeysAsBytes(s);
             s.execute("CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_ms)");
             // AUTOINCREMENT: an id is never given twice, even once the messages with the highest ids are gone;
             // an archive batch is named by its first message's id, so a reused id would overwrite an object
@@ -119,6 +123,8 @@ public class Outbox implements AutoCloseable {
               received_ms INTEGER NOT NULL,
               payload BLOB NOT NULL)""";
 
+    private static final String SEEN_TABLE = "CREATE TABLE IF NOT EXISTS %s (key BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID";
+
     /** The driver would otherwise run a query for the new row's id after every insert; nothing here reads it. */
     static final java.util.Properties WITHOUT_GENERATED_KEYS = new java.util.Properties();
     static {
@@ -166,6 +172,21 @@ public class Outbox implements AutoCloseable {
         s.execute("COMMIT");
     }
 
+    /** An outbox made when keys were kept as hex text keeps every key, now as bytes. */
+    private static void migrateToKeysAsBytes(Statement s) throws SQLException {
+        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'seen'")) {
+            if (!rs.next() || rs.getString(1).contains("key BLOB")) {
+                return;
+            }
+        }
+        s.execute("BEGIN");
+        s.execute(SEEN_TABLE.formatted("seen_rebuilt"));
+        s.execute("INSERT INTO seen_rebuilt SELECT unhex(key), seen_ms FROM seen");
+        s.execute("DROP TABLE seen");
+        s.execute("ALTER TABLE seen_rebuilt RENAME TO seen");
+        s.execute("COMMIT");
+    }
+
     public void metrics(Metrics metrics) {
         this.metrics = metrics;
     }
@@ -183,9 +204,13 @@ public class Outbox implements AutoCloseable {
 
     /** The stable key of a message: the same payload is the same message, however often it is delivered. */
     public static String key(byte[] payload) {
+        return HEX.formatHex(keyBytes(payload));
+    }
+
+    /** The key's 16 bytes: the first half of the payload's SHA-256. */
+    private static byte[] keyBytes(byte[] payload) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(payload);
-            return HEX.formatHex(digest, 0, 16);
+            return Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(payload), 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -222,7 +247,7 @@ public class Outbox implements AutoCloseable {
             int rejected = 0;
             try {
                 for (Incoming message : batch) {
-                    String key = key(message.payload());
+                    byte[] key = keyBytes(message.payload());
                     if (!markSeen(key, now)) {
                         continue;
                     }
@@ -234,7 +259,7 @@ public class Outbox implements AutoCloseable {
                         insertRejected.executeUpdate();
                         rejected++;
                     } else {
-                        storeAccepted(message, key, now);
+                        storeAccepted(message, HEX.formatHex(key), now);
                         stored++;
                     }
                 }
@@ -250,8 +275,8 @@ public class Outbox implements AutoCloseable {
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
-    private boolean markSeen(String key, long now) throws SQLException {
-        markSeen.setString(1, key);
+    private boolean markSeen(byte[] key, long now) throws SQLException {
+        markSeen.setBytes(1, key);
         markSeen.setLong(2, now);
         return markSeen.executeUpdate() > 0;
     }

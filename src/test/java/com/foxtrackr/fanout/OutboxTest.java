@@ -86,6 +86,24 @@ class OutboxTest {
         }
     }
 
+    // An outbox made when keys were kept as hex text still recognises the payloads it has seen.
+    @Test
+    void should_recognise_the_repeats_of_an_earlier_outbox() throws Exception {
+        outbox.close();
+        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
+            db.createStatement().execute("CREATE TABLE seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID");
+            db.createStatement().execute("CREATE INDEX seen_by_time ON seen (seen_ms)");
+            db.createStatement().execute("INSERT INTO seen VALUES ('" + Outbox.key("{\"n\":1}".getBytes(StandardCharsets.UTF_8)) + "', "
+                    + System.currentTimeMillis() + ")");
+        }
+        file = old;
+        outbox = reopen();
+        store(1);
+        store(2);
+        assertEquals(1, outbox.pending("archive"), "the payload seen before is a repeat");
+    }
+
     // A rejected payload that comes again (a redelivery after a restart) is one dead letter, not two.
     @Test
     void should_keep_a_repeated_rejected_payload_once() throws Exception {

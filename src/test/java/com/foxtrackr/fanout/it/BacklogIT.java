@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A backlog larger than the heap: 1,000,000 messages queued in the broker's persistent session drain into
- * InfluxDB, an S3 archive and a partner through a bundle run with -Xmx256m (as Bundle runs every bundle).
+ * InfluxDB, an S3 archive and a partner through a bundle run with a 256 MB heap (as Bundle runs every bundle).
  * Mosquitto 2.0 sends such a backlog all at once on reconnect; the bundle must hold back what it has not stored,
  * and its sinks must deliver while it ingests.
  */

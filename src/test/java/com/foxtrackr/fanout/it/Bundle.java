@@ -8,6 +8,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,8 @@ import static org.awaitility.Awaitility.await;
 final class Bundle implements AutoCloseable {
     static final Path JAR = Path.of(System.getProperty("fanout.jar", "target/foxtrackr-fanout.jar")).toAbsolutePath();
     static final Path HOME = Path.of(System.getProperty("fanout.home", ".")).toAbsolutePath();
+    /** The README's run command: a fixed heap of 256 MB, taken at start. */
+    static final List<String> JVM_OPTIONS = List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch");
 
     /** HTTP/1.1 as Prometheus and curl speak it: the JDK's default upgrade to HTTP/2 sometimes gets no answer from Vert.x. */
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -134,7 +137,10 @@ final class Bundle implements AutoCloseable {
 
     Process launch() {
         log = dataDir.resolve("bundle-" + (++starts) + ".log");
-        ProcessBuilder builder = new ProcessBuilder(List.of(javaBinary(), "-Xmx256m", "-jar", JAR.toString()))
+        List<String> command = new ArrayList<>(List.of(javaBinary()));
+        command.addAll(JVM_OPTIONS);
+        command.addAll(List.of("-jar", JAR.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         environment(builder);
         try {
