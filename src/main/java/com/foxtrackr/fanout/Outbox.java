@@ -70,12 +70,12 @@ public class Outbox implements AutoCloseable {
             // the key's 16 bytes, not its 32 hex digits: a week of keys is the outbox's largest table, and the
             // time index repeats each key
             s.execute(SEEN_TABLE.formatted("seen"));
-            migrateToKeysAsBytes(s);
+            rebuild(s, "seen", SEEN_TABLE, "key BLOB", "SELECT unhex(key), seen_ms FROM seen");
             s.execute("CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_ms)");
             // AUTOINCREMENT: an id is never given twice, even once the messages with the highest ids are gone;
             // an archive batch is named by its first message's id, so a reused id would overwrite an object
             s.execute(MESSAGE_TABLE.formatted("message"));
-            migrateToNeverReusedIds(s);
+            rebuild(s, "message", MESSAGE_TABLE, "AUTOINCREMENT", "SELECT * FROM message");
             s.execute("""
                     CREATE TABLE IF NOT EXISTS delivery (
                       message_id INTEGER NOT NULL REFERENCES message (id),
@@ -157,33 +157,21 @@ public class Outbox implements AutoCloseable {
         }
     }
 
-    /** An outbox made before ids were AUTOINCREMENT gets its message table rebuilt, keeping every row and id. */
-    private static void migrateToNeverReusedIds(Statement s) throws SQLException {
-        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'message'")) {
-            if (!rs.next() || rs.getString(1).contains("AUTOINCREMENT")) {
+    /**
+     * Rebuilds a table made by an earlier version, whose definition lacks {@code mark}, as {@code definition}
+     * says, keeping every row: {@code rows} selects them from the old table.
+     */
+    private static void rebuild(Statement s, String table, String definition, String mark, String rows) throws SQLException {
+        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '" + table + "'")) {
+            if (!rs.next() || rs.getString(1).contains(mark)) {
                 return;
             }
         }
         s.execute("BEGIN");
-        s.execute(MESSAGE_TABLE.formatted("message_rebuilt"));
-        s.execute("INSERT INTO message_rebuilt SELECT * FROM message");
-        s.execute("DROP TABLE message");
-        s.execute("ALTER TABLE message_rebuilt RENAME TO message");
-        s.execute("COMMIT");
-    }
-
-    /** An outbox made when keys were kept as hex text keeps every key, now as bytes. */
-    private static void migrateToKeysAsBytes(Statement s) throws SQLException {
-        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'seen'")) {
-            if (!rs.next() || rs.getString(1).contains("key BLOB")) {
-                return;
-            }
-        }
-        s.execute("BEGIN");
-        s.execute(SEEN_TABLE.formatted("seen_rebuilt"));
-        s.execute("INSERT INTO seen_rebuilt SELECT unhex(key), seen_ms FROM seen");
-        s.execute("DROP TABLE seen");
-        s.execute("ALTER TABLE seen_rebuilt RENAME TO seen");
+        s.execute(definition.formatted(table + "_rebuilt"));
+        s.execute("INSERT INTO " + table + "_rebuilt " + rows);
+        s.execute("DROP TABLE " + table);
+        s.execute("ALTER TABLE " + table + "_rebuilt RENAME TO " + table);
         s.execute("COMMIT");
     }
 
