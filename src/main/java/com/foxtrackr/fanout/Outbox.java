@@ -167,6 +167,8 @@ public class Outbox implements AutoCloseable {
                 return;
             }
         }
+        // a week of keys can take minutes to copy: say why the start waits
+        LOG.info("outbox event=rebuilding table={} note=\"once, in the layout of this version, keeping every row\"", table);
         s.execute("BEGIN");
         s.execute(definition.formatted(table + "_rebuilt"));
         s.execute("INSERT INTO " + table + "_rebuilt " + rows);
