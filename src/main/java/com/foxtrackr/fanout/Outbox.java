@@ -230,38 +230,32 @@ public class Outbox implements AutoCloseable {
      * transaction; a repeated message is stored once. The broker is acknowledged only after this returns.
      */
     public void storeAll(List<Incoming> batch) throws SQLException {
-        writing.lock();
-        try {
+        int[] storedAndRejected = inTransaction(() -> {
             long now = System.currentTimeMillis();
             int stored = 0;
             int rejected = 0;
-            try {
-                for (Incoming message : batch) {
-                    byte[] key = keyBytes(message.payload());
-                    if (!markSeen(key, now)) {
-                        continue;
-                    }
-                    if (message.rejectReason() != null) {
-                        insertRejected.setString(1, message.topic());
-                        insertRejected.setString(2, message.rejectReason());
-                        insertRejected.setLong(3, now);
-                        insertRejected.setBytes(4, message.payload());
-                        insertRejected.executeUpdate();
-                        rejected++;
-                    } else {
-                        storeAccepted(message, HEX.formatHex(key), now);
-                        stored++;
-                    }
+            for (Incoming message : batch) {
+                byte[] key = keyBytes(message.payload());
+                if (!markSeen(key, now)) {
+                    continue;
                 }
-                db.commit();
-            } catch (SQLException e) {
-                rollback();
-                throw e;
+                if (message.rejectReason() != null) {
+                    insertRejected.setString(1, message.topic());
+                    insertRejected.setString(2, message.rejectReason());
+                    insertRejected.setLong(3, now);
+                    insertRejected.setBytes(4, message.payload());
+                    insertRejected.executeUpdate();
+                    rejected++;
+                } else {
+                    storeAccepted(message, HEX.formatHex(key), now);
+                    stored++;
+                }
             }
-            metrics.ingested(stored, batch.size() - stored - rejected, rejected);
-        } finally {
-            writing.unlock();
-        }
+            return new int[] {stored, rejected};
+        });
+        int stored = storedAndRejected[0];
+        int rejected = storedAndRejected[1];
+        metrics.ingested(stored, batch.size() - stored - rejected, rejected);
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
@@ -337,8 +331,7 @@ public class Outbox implements AutoCloseable {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();
-        writing.lock();
-        try {
+        inTransaction(() -> {
             try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
                 for (Batch.Item item : due.items()) {
                     assign.setLong(1, id);
@@ -347,14 +340,9 @@ public class Outbox implements AutoCloseable {
                     assign.addBatch();
                 }
                 assign.executeBatch();
-                db.commit();
-            } catch (SQLException e) {
-                rollback();
-                throw e;
             }
-        } finally {
-            writing.unlock();
-        }
+            return null;
+        });
         return new Batch(id, due.items(), due.full());
     }
 
@@ -382,20 +370,12 @@ public class Outbox implements AutoCloseable {
 
     /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
     public void delivered(String sinkName, Batch batch) throws SQLException {
-        writing.lock();
-        try {
-            try {
-                removeDelivered(sinkName, batch.items());
-                db.commit();
-            } catch (SQLException e) {
-                rollback();
-                throw e;
-            }
-            metrics.delivered(sinkName, batch.items());
-            sinks.get(sinkName).succeeded();
-        } finally {
-            writing.unlock();
-        }
+        inTransaction(() -> {
+            removeDelivered(sinkName, batch.items());
+            return null;
+        });
+        metrics.delivered(sinkName, batch.items());
+        sinks.get(sinkName).succeeded();
     }
 
     /** Within the caller's transaction. */
@@ -421,13 +401,12 @@ public class Outbox implements AutoCloseable {
      * isolates them one by one, and the one that still fails alone goes to the sink's dead-letter queue.
      */
     public void failed(String sinkName, Batch batch, Exception error) throws SQLException {
-        writing.lock();
-        try {
-            Sink sink = sinks.get(sinkName);
-            String reason = MessageValidator.reason(innermost(error));
-            long now = System.currentTimeMillis();
-            boolean permanent = sink.isPermanent(error);
-            boolean dead = permanent && batch.items().size() == 1;
+        Sink sink = sinks.get(sinkName);
+        String reason = MessageValidator.reason(innermost(error));
+        long now = System.currentTimeMillis();
+        boolean permanent = sink.isPermanent(error);
+        boolean dead = permanent && batch.items().size() == 1;
+        inTransaction(() -> {
             try (PreparedStatement update = db.prepareStatement("""
                     UPDATE delivery SET attempts = attempts + 1, state = ?,
                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
@@ -446,24 +425,19 @@ public class Outbox implements AutoCloseable {
                     update.addBatch();
                 }
                 update.executeBatch();
-                db.commit();
-            } catch (SQLException e) {
-                rollback();
-                throw e;
             }
-            if (dead) {
-                metrics.deadLettered(sinkName, 1);
-                LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
-            } else if (permanent) {
-                metrics.retried(sinkName, batch.size());
-                sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
-                LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
-            } else {
-                metrics.retried(sinkName, batch.size());
-                sink.backOff(reason, now);
-            }
-        } finally {
-            writing.unlock();
+            return null;
+        });
+        if (dead) {
+            metrics.deadLettered(sinkName, 1);
+            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
+        } else if (permanent) {
+            metrics.retried(sinkName, batch.size());
+            sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
+            LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
+        } else {
+            metrics.retried(sinkName, batch.size());
+            sink.backOff(reason, now);
         }
     }
 
@@ -479,13 +453,12 @@ public class Outbox implements AutoCloseable {
      * was open) waits for the next probe without an attempt counted.
      */
     public void settle(String sinkName, Collection<Outcome> outcomes) throws SQLException {
-        writing.lock();
-        try {
-            Sink sink = sinks.get(sinkName);
-            long now = System.currentTimeMillis();
-            List<String> deadLetters = new ArrayList<>();
-            List<Batch.Item> delivered = new ArrayList<>();
-            int retried = 0;
+        Sink sink = sinks.get(sinkName);
+        long now = System.currentTimeMillis();
+        List<String> deadLetters = new ArrayList<>();
+        List<Batch.Item> delivered = new ArrayList<>();
+        int retried = inTransaction(() -> {
+            int retries = 0;
             try (PreparedStatement postpone = db.prepareStatement(
                          "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
                  PreparedStatement failed = db.prepareStatement("""
@@ -520,24 +493,19 @@ public class Outbox implements AutoCloseable {
                             if (dead) {
                                 deadLetters.add("message=" + item.messageId() + " reason=\"" + reason + "\"");
                             } else {
-                                retried++;
+                                retries++;
                             }
                         }
                     }
                 }
                 removeDelivered(sinkName, delivered);
-                db.commit();
-            } catch (SQLException e) {
-                rollback();
-                throw e;
             }
-            metrics.delivered(sinkName, delivered);
-            metrics.retried(sinkName, retried);
-            metrics.deadLettered(sinkName, deadLetters.size());
-            deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
-        } finally {
-            writing.unlock();
-        }
+            return retries;
+        });
+        metrics.delivered(sinkName, delivered);
+        metrics.retried(sinkName, retried);
+        metrics.deadLettered(sinkName, deadLetters.size());
+        deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
     }
 
     /**
@@ -545,9 +513,9 @@ public class Outbox implements AutoCloseable {
      * removes dead letters and rejected input older than their retention, saying how many.
      */
     public void maintain() throws SQLException {
-        writing.lock();
-        try {
-            long now = System.currentTimeMillis();
+        long now = System.currentTimeMillis();
+        Map<String, Integer> expired = new TreeMap<>();
+        int rejected = inTransaction(() -> {
             try (PreparedStatement forget = db.prepareStatement("DELETE FROM seen WHERE seen_ms < ?");
                  PreparedStatement expireDead = db.prepareStatement(
                          "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
@@ -557,7 +525,6 @@ public class Outbox implements AutoCloseable {
                 forget.setLong(1, now - repeatWindowMs);
                 forget.executeUpdate();
                 expireDead.setLong(1, now - deadLetterRetentionMs);
-                Map<String, Integer> expired = new TreeMap<>();
                 try (ResultSet rs = expireDead.executeQuery()) {
                     while (rs.next()) {
                         expired.merge(rs.getString(1), 1, Integer::sum);
@@ -565,58 +532,50 @@ public class Outbox implements AutoCloseable {
                 }
                 orphans.executeUpdate();
                 expireRejected.setLong(1, now - deadLetterRetentionMs);
-                int rejected = expireRejected.executeUpdate();
-                db.commit();
-                giveBackFreePages();
-                expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
-                if (rejected > 0) {
-                    LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
-                }
-            } catch (SQLException e) {
-                rollback();
-                throw e;
+                return expireRejected.executeUpdate();
             }
-        } finally {
-            writing.unlock();
+        });
+        long pagesGivenBack = inTransaction(this::giveBackFreePages);
+        expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
+        if (rejected > 0) {
+            LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
+        }
+        if (pagesGivenBack > 0) {
+            LOG.info("outbox event=space-given-back megabytes={}", pagesGivenBack * 4096 / (1 << 20));
         }
     }
 
     /** Within maintenance: the file shrinks by the free pages beyond what the next messages will soon take. */
-    private void giveBackFreePages() throws SQLException {
+    private long giveBackFreePages() throws SQLException {
         try (Statement s = db.createStatement()) {
             long free;
             try (ResultSet rs = s.executeQuery("PRAGMA freelist_count")) {
                 free = rs.next() ? rs.getLong(1) : 0;
             }
-            if (free > KEPT_FREE_PAGES) {
-                // each step of this pragma gives back one page, and the driver runs one step per call
-                long pages = Math.min(free - KEPT_FREE_PAGES, MAX_PAGES_GIVEN_BACK);
-                try (PreparedStatement givePage = db.prepareStatement("PRAGMA incremental_vacuum")) {
-                    for (long page = 0; page < pages; page++) {
-                        givePage.execute();
-                    }
-                }
-                db.commit();
-                LOG.info("outbox event=space-given-back megabytes={}", pages * 4096 / (1 << 20));
+            if (free <= KEPT_FREE_PAGES) {
+                return 0;
             }
+            // each step of this pragma gives back one page, and the driver runs one step per call
+            long pages = Math.min(free - KEPT_FREE_PAGES, MAX_PAGES_GIVEN_BACK);
+            try (PreparedStatement givePage = db.prepareStatement("PRAGMA incremental_vacuum")) {
+                for (long page = 0; page < pages; page++) {
+                    givePage.execute();
+                }
+            }
+            return pages;
         }
     }
 
     public long pending(String sinkName) throws SQLException {
-        writing.lock();
-        try {
+        return inTransaction(() -> {
             try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM delivery WHERE sink = ? AND state = 'pending'")) {
                 q.setString(1, sinkName);
                 try (ResultSet rs = q.executeQuery()) {
                     rs.next();
                     return rs.getLong(1);
                 }
-            } finally {
-                db.commit();
             }
-        } finally {
-            writing.unlock();
-        }
+        });
     }
 
     /** Wrappers repeat their cause's text: the reason is the innermost error that says something. */
@@ -628,6 +587,26 @@ public class Outbox implements AutoCloseable {
             }
         }
         return found;
+    }
+
+    /** What runs inside one transaction of the write connection. */
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /** One transaction on the write connection, holding the write lock: committed, or rolled back if it fails. */
+    private <T> T inTransaction(Work<T> work) throws SQLException {
+        writing.lock();
+        try {
+            T result = work.run();
+            db.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            throw e;
+        } finally {
+            writing.unlock();
+        }
     }
 
     private void rollback() {
