@@ -62,6 +62,11 @@ final class CountingPartner implements AutoCloseable {
         return "http://127.0.0.1:" + server.actualPort() + "/ingest";
     }
 
+    /** CPU time of its event loop so far: what the partner's side of the calls costs this machine. */
+    long cpuMs() {
+        return Services.threadCpuMs(name -> name.startsWith("vert.x-eventloop"));
+    }
+
     @Override
     public void close() throws Exception {
         vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

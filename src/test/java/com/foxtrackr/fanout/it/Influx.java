@@ -91,6 +91,11 @@ final class Influx implements AutoCloseable {
         }
     }
 
+    /** CPU time the server has used so far. */
+    long cpuMs() {
+        return Services.cpuMs(process.pid());
+    }
+
     @Override
     public void close() {
         stop();

@@ -165,6 +165,11 @@ final class Mosquitto implements AutoCloseable {
         Services.stop(process);
     }
 
+    /** CPU time the server has used so far. */
+    long cpuMs() {
+        return Services.cpuMs(process.pid());
+    }
+
     @Override
     public void close() {
         stop();

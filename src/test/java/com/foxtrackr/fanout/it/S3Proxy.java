@@ -100,6 +100,11 @@ final class S3Proxy implements AutoCloseable {
         return lines;
     }
 
+    /** CPU time the server has used so far. */
+    long cpuMs() {
+        return Services.cpuMs(process.pid());
+    }
+
     @Override
     public void close() {
         if (client != null) {

@@ -71,6 +71,29 @@ final class Services {
         }
     }
 
+    /** CPU time (user and system) a process has used so far, from /proc: what it costs its machine. */
+    static long cpuMs(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            // the fields after the command's name, which is in parentheses and may hold spaces
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            return ticks * 1000 / CLOCK_TICKS_PER_SECOND;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the CPU time of process " + pid + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** CPU time so far of this JVM's threads whose names match: a server or client the test runs in-process. */
+    static long threadCpuMs(java.util.function.Predicate<String> name) {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> name.test(t.getName()))
+                .mapToLong(t -> Math.max(0, threads.getThreadCpuTime(t.getId()))).sum() / 1_000_000;
+    }
+
+    /** Linux's USER_HZ, the unit of /proc's CPU times, is 100 on every architecture the JDK runs on. */
+    private static final long CLOCK_TICKS_PER_SECOND = 100;
+
     static Path tempDir(String prefix) {
         try {
             return Files.createTempDirectory(prefix);
