@@ -90,6 +90,8 @@ public class Outbox implements AutoCloseable {
                       batch INTEGER,
                       PRIMARY KEY (message_id, sink)) WITHOUT ROWID""");
             s.execute("CREATE INDEX IF NOT EXISTS delivery_due ON delivery (sink, state, next_attempt_ms, message_id)");
+            // the archive's unfinished batch, found at each claim without reading every pending delivery
+            s.execute("CREATE INDEX IF NOT EXISTS delivery_batched ON delivery (sink, state, batch) WHERE batch IS NOT NULL");
             s.execute("""
                     CREATE TABLE IF NOT EXISTS rejected (
                       id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -181,7 +181,8 @@ class OutboxTest {
         for (Batch batch = outbox.claimArchive("archive", 5000, 0); !batch.isEmpty(); batch = outbox.claimArchive("archive", 5000, 0)) {
             outbox.delivered("archive", batch);
         }
-        assertEquals(peak, databaseBytes(), "delivered messages leave free pages");
+        long drained = databaseBytes();
+        assertTrue(drained >= peak, "delivered messages leave free pages: from " + peak + " to " + drained + " bytes");
         outbox.maintain();
         // what stays: the keys kept for repeat detection, and 8 MiB of free pages for the next messages
         assertTrue(databaseBytes() < peak / 2, "from " + peak + " bytes to " + databaseBytes());
