@@ -45,6 +45,9 @@ public class Outbox implements AutoCloseable {
      */
     private final ReentrantLock writing = new ReentrantLock(true);
     private final PreparedStatement markSeen;
+    private final PreparedStatement seenWithoutTime;
+    /** Whether keys that an earlier version kept, without the message's time, are still within the repeat window. */
+    private boolean keysWithoutTime;
     private Metrics metrics = Metrics.none();
     private final PreparedStatement insertMessage;
     private final PreparedStatement insertDelivery;
@@ -67,10 +70,11 @@ public class Outbox implements AutoCloseable {
             // NORMAL: a commit survives a killed process; FULL: it also survives a power cut, at a cost.
             s.execute("PRAGMA synchronous=" + synchronous);
             s.execute("PRAGMA busy_timeout=10000");
-            // the key's 16 bytes, not its 32 hex digits: a week of keys is the outbox's largest table, and the
-            // time index repeats each key
             s.execute(SEEN_TABLE.formatted("seen"));
-            rebuild(s, "seen", SEEN_TABLE, "key BLOB", "SELECT unhex(key), seen_ms FROM seen");
+            // keys kept by earlier versions (32 hex digits, or 16 bytes without the message's time) go on being
+            // recognised until they expire
+            rebuild(s, "seen", SEEN_TABLE, "time_ms", "SELECT " + TIME_UNKNOWN
+                    + ", CASE WHEN typeof(key) = 'text' THEN unhex(key) ELSE key END, seen_ms FROM seen");
             s.execute("CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_ms)");
             // AUTOINCREMENT: an id is never given twice, even once the messages with the highest ids are gone;
             // an archive batch is named by its first message's id, so a reused id would overwrite an object
@@ -105,7 +109,9 @@ public class Outbox implements AutoCloseable {
         // so a long read does not hold back ingest.
         readDb = DriverManager.getConnection("jdbc:sqlite:" + file);
         readDb.createStatement().execute("PRAGMA busy_timeout=10000");
-        markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (key, seen_ms) VALUES (?, ?)");
+        markSeen = db.prepareStatement("INSERT OR IGNORE INTO seen (time_ms, key, seen_ms) VALUES (?, ?, ?)");
+        seenWithoutTime = db.prepareStatement("SELECT 1 FROM seen WHERE time_ms = " + TIME_UNKNOWN + " AND key = ?");
+        keysWithoutTime = inTransaction(this::keysWithoutTime);
         insertMessage = db.prepareStatement(
                 "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
         // the message's id within SQLite: an insert into a WITHOUT ROWID table such as delivery leaves
@@ -125,7 +131,20 @@ public class Outbox implements AutoCloseable {
               received_ms INTEGER NOT NULL,
               payload BLOB NOT NULL)""";
 
-    private static final String SEEN_TABLE = "CREATE TABLE IF NOT EXISTS %s (key BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID";
+    /**
+     * A week of keys is the outbox's largest table. Ordered by the message's own time, then its key (the 16 bytes
+     * of {@link #keyBytes}): messages come in roughly the order of their time, so a group commit writes the
+     * table's last few pages instead of one page anywhere in the table for each key, however many keys are kept.
+     * A repeat has the same time and key.
+     */
+    private static final String SEEN_TABLE = """
+            CREATE TABLE IF NOT EXISTS %s (
+              time_ms INTEGER NOT NULL,
+              key BLOB NOT NULL,
+              seen_ms INTEGER NOT NULL,
+              PRIMARY KEY (time_ms, key)) WITHOUT ROWID""";
+    /** The time of the keys that an earlier version kept: it did not keep the message's time. */
+    private static final long TIME_UNKNOWN = -1;
 
     /** The driver would otherwise run a query for the new row's id after every insert; nothing here reads it. */
     static final java.util.Properties WITHOUT_GENERATED_KEYS = new java.util.Properties();
@@ -238,7 +257,7 @@ public class Outbox implements AutoCloseable {
             int rejected = 0;
             for (Incoming message : batch) {
                 byte[] key = keyBytes(message.payload());
-                if (!markSeen(key, now)) {
+                if (!markSeen(message.timeMs(), key, now)) {
                     continue;
                 }
                 if (message.rejectReason() != null) {
@@ -261,10 +280,26 @@ public class Outbox implements AutoCloseable {
     }
 
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
-    private boolean markSeen(byte[] key, long now) throws SQLException {
-        markSeen.setBytes(1, key);
-        markSeen.setLong(2, now);
+    private boolean markSeen(long timeMs, byte[] key, long now) throws SQLException {
+        if (keysWithoutTime) {
+            seenWithoutTime.setBytes(1, key);
+            try (ResultSet rs = seenWithoutTime.executeQuery()) {
+                if (rs.next()) {
+                    return false;
+                }
+            }
+        }
+        markSeen.setLong(1, timeMs);
+        markSeen.setBytes(2, key);
+        markSeen.setLong(3, now);
         return markSeen.executeUpdate() > 0;
+    }
+
+    private boolean keysWithoutTime() throws SQLException {
+        try (Statement s = db.createStatement();
+             ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM seen WHERE time_ms = " + TIME_UNKNOWN + ")")) {
+            return rs.next() && rs.getBoolean(1);
+        }
     }
 
     private void storeAccepted(Incoming message, String key, long now) throws SQLException {
@@ -537,6 +572,10 @@ public class Outbox implements AutoCloseable {
                 return expireRejected.executeUpdate();
             }
         });
+        if (keysWithoutTime) {
+            // once they have expired, a message needs one look-up again
+            keysWithoutTime = inTransaction(this::keysWithoutTime);
+        }
         long pagesGivenBack = inTransaction(this::giveBackFreePages);
         expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
         if (rejected > 0) {

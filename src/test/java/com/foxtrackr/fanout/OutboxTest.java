@@ -86,22 +86,34 @@ class OutboxTest {
         }
     }
 
-    // An outbox made when keys were kept as hex text still recognises the payloads it has seen.
+    // An outbox made when keys were kept as hex text, or as bytes without the message's time, still recognises the
+    // payloads it has seen, until they expire.
     @Test
     void should_recognise_the_repeats_of_an_earlier_outbox() throws Exception {
+        String key = Outbox.key("{\"n\":1}".getBytes(StandardCharsets.UTF_8));
+        assertRepeatsRecognised("CREATE TABLE seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID", "'" + key + "'");
+        assertRepeatsRecognised("CREATE TABLE seen (key BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID", "x'" + key + "'");
+    }
+
+    void assertRepeatsRecognised(String seenTable, String keyLiteral) throws Exception {
         outbox.close();
         Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
         try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
-            db.createStatement().execute("CREATE TABLE seen (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL) WITHOUT ROWID");
+            db.createStatement().execute(seenTable);
             db.createStatement().execute("CREATE INDEX seen_by_time ON seen (seen_ms)");
-            db.createStatement().execute("INSERT INTO seen VALUES ('" + Outbox.key("{\"n\":1}".getBytes(StandardCharsets.UTF_8)) + "', "
-                    + System.currentTimeMillis() + ")");
+            db.createStatement().execute("INSERT INTO seen VALUES (" + keyLiteral + ", " + System.currentTimeMillis() + ")");
         }
         file = old;
         outbox = reopen();
         store(1);
         store(2);
-        assertEquals(1, outbox.pending("archive"), "the payload seen before is a repeat");
+        assertEquals(1, outbox.pending("archive"), "the payload seen before is a repeat: " + seenTable);
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
+            db.createStatement().execute("UPDATE seen SET seen_ms = 0 WHERE time_ms = -1");
+        }
+        outbox.maintain();
+        store(1);
+        assertEquals(2, outbox.pending("archive"), "once expired, the payload is new again: " + seenTable);
     }
 
     // A rejected payload that comes again (a redelivery after a restart) is one dead letter, not two.

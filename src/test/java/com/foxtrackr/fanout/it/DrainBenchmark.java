@@ -154,15 +154,17 @@ class DrainBenchmark {
         }
     }
 
-    /** Random keys of an hour ago, written straight into the stopped bundle's outbox. */
+    /** Keys of messages received in the hours before, written straight into the stopped bundle's outbox. */
     static void rememberKeys(Path outbox, long keys) throws java.sql.SQLException {
         if (keys == 0) {
             return;
         }
         try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + outbox);
              java.sql.Statement s = db.createStatement()) {
+            // messages of the past hours, one a millisecond, each with its own key
+            long hourAgo = System.currentTimeMillis() - 3_600_000;
             s.executeUpdate("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + keys + ") "
-                    + "INSERT INTO seen (key, seen_ms) SELECT randomblob(16), " + (System.currentTimeMillis() - 3_600_000) + " FROM n");
+                    + "INSERT INTO seen (time_ms, key, seen_ms) SELECT " + hourAgo + " - i, randomblob(16), " + hourAgo + " - i FROM n");
         }
     }
 
