@@ -161,10 +161,10 @@ class DrainBenchmark {
         }
         try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + outbox);
              java.sql.Statement s = db.createStatement()) {
-            // messages of the past hours, one a millisecond, each with its own key
-            long hourAgo = System.currentTimeMillis() - 3_600_000;
+            // messages of the hours before, one a millisecond and each with its own key, in the order they came
+            long first = System.currentTimeMillis() - 3_600_000 - keys;
             s.executeUpdate("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + keys + ") "
-                    + "INSERT INTO seen (time_ms, key, seen_ms) SELECT " + hourAgo + " - i, randomblob(16), " + hourAgo + " - i FROM n");
+                    + "INSERT INTO seen (time_ms, key, seen_ms) SELECT " + first + " + i, randomblob(16), " + first + " + i FROM n");
         }
     }
 
