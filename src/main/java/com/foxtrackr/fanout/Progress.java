@@ -34,7 +34,8 @@ public class Progress {
         Backlog.Snapshot snapshot = backlog.snapshot();
         for (String sink : sinks) {
             long delivered = metrics.delivered(sink);
-            double rate = (delivered - deliveredBefore.getOrDefault(sink, delivered)) / seconds;
+            // the first interval starts with the bundle, when nothing had been delivered
+            double rate = (delivered - deliveredBefore.getOrDefault(sink, 0L)) / seconds;
             deliveredBefore.put(sink, delivered);
             long pending = snapshot.sink(sink).pending();
             if (pending > 0) {

@@ -1,0 +1,56 @@
+package com.foxtrackr.fanout;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProgressTest {
+
+    // The first line after a start counts what was delivered since the start: a backlog that drains must not
+    // read as "nothing delivered".
+    @Test
+    void should_count_the_deliveries_of_the_first_interval() throws Exception {
+        Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
+        Metrics metrics = new Metrics(new SimpleMeterRegistry());
+        try (Outbox outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+             Backlog backlog = new Backlog(file)) {
+            outbox.metrics(metrics);
+            outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                    Archive::isPermanent, null));
+            Progress progress = new Progress(backlog, metrics, List.of("archive"));
+            List<Outbox.Incoming> messages = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                messages.add(new Outbox.Incoming(("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,
+                        "d", i, null));
+            }
+            outbox.storeAll(messages);
+            outbox.delivered("archive", outbox.claim("archive", 4));
+
+            ListAppender<ILoggingEvent> lines = new ListAppender<>();
+            lines.start();
+            ((Logger) LoggerFactory.getLogger("Progress")).addAppender(lines);
+            try {
+                progress.report();
+            } finally {
+                ((Logger) LoggerFactory.getLogger("Progress")).detachAppender(lines);
+            }
+            assertEquals(1, lines.list.size());
+            String line = lines.list.get(0).getFormattedMessage();
+            assertTrue(line.startsWith("sink=archive event=draining pending=6 rate="), line);
+            assertFalse(line.contains("rate=0/s") || line.contains("nothing delivered"), line);
+        }
+    }
+}
