@@ -164,7 +164,7 @@ class DrainBenchmark {
             // messages of the hours before, one a millisecond and each with its own key, in the order they came
             long first = System.currentTimeMillis() - 3_600_000 - keys;
             s.executeUpdate("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + keys + ") "
-                    + "INSERT INTO seen (time_ms, key, seen_ms) SELECT " + first + " + i, randomblob(16), " + first + " + i FROM n");
+                    + "INSERT INTO seen (time_ms, key, seen_ms) SELECT " + first + " + i, randomblob(8), " + first + " + i FROM n");
         }
     }
 
