@@ -181,8 +181,8 @@ class DrainBenchmark {
                     .withS3Sink("archive", s3, "archive")
                     .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
                     .withHttpSink("partner", partner.url())
-                    .with("FANOUT_SINK_PARTNER_CONCURRENCY", "8")
-                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", "500")
+                    .with("FANOUT_SINK_PARTNER_CONCURRENCY", System.getProperty("bench.partner-concurrency", "8"))
+                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", System.getProperty("bench.partner-batch-size", "500"))
                     // the drained backlog's space goes back to the filesystem at the next maintenance
                     .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
                     // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
