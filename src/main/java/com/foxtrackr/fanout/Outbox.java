@@ -47,7 +47,7 @@ public class Outbox implements AutoCloseable {
     private final PreparedStatement markSeen;
     private final PreparedStatement seenWithoutTime;
     /** Whether keys that an earlier version kept, without the message's time, are still within the repeat window. */
-    private boolean keysWithoutTime;
+    private volatile boolean keysWithoutTime;
     private Metrics metrics = Metrics.none();
     private final PreparedStatement insertMessage;
     private final PreparedStatement insertDelivery;
