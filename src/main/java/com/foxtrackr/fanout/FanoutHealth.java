@@ -44,8 +44,10 @@ final class FanoutHealth {
                 String state = sink.state();
                 builder.detail("state", state);
                 try {
-                    Backlog.Sink waiting = backlog.snapshot().sink(sink.name());
+                    Backlog.Snapshot counted = backlog.snapshot();
+                    Backlog.Sink waiting = counted.sink(sink.name());
                     builder.detail("pending", waiting.pending());
+                    builder.detail("counted-ago-s", Math.max(0, System.currentTimeMillis() - counted.takenMs()) / 1000);
                     if (waiting.oldestPendingReceivedMs() > 0) {
                         builder.detail("oldest-pending-age-s", (System.currentTimeMillis() - waiting.oldestPendingReceivedMs()) / 1000);
                     }

@@ -42,7 +42,7 @@ public class StatusPage {
 
     /** state: ok, not-storing (a source cannot store what arrives) or unreadable (its backlog cannot be read). */
     public record Outbox(String state, String reason, String file, Long sizeBytes, long stored, long repeated, long rejected,
-            Long rejectedKept) {
+            Long rejectedKept, Long countedAgoS) {
     }
 
     private record SourceEntry(String name, String topic, SourceState state) {
@@ -148,7 +148,7 @@ public class StatusPage {
         Outbox outbox = new Outbox(outboxState, Secrets.redact(notStoring != null ? notStoring : unreadable),
                 outboxFile.toAbsolutePath().toString(), size(outboxFile), metrics.count("fanout.messages.stored"),
                 metrics.count("fanout.messages.repeated"), metrics.count("fanout.messages.rejected"),
-                waiting == null ? null : waiting.rejected());
+                waiting == null ? null : waiting.rejected(), waiting == null ? null : Math.max(0, now - waiting.takenMs()) / 1000);
         long uptimeS = ManagementFactory.getRuntimeMXBean().getUptime() / 1000;
         return new Status(Secrets.redact(mode), App.version(), now, uptimeS, sourceStatus, sinkStatus, outbox);
     }

@@ -43,6 +43,7 @@ class ObserveIT extends WithBrokerAndInflux {
             assertTrue(health.body().toString().contains("retrying: "), health.body().toString());
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.metric("fanout_outbox_pending{sink=\"influx\"}"), equalTo(10.0));
             assertEquals(10, bundle.health().data("sink-influx").path("pending").asLong());
+            assertTrue(bundle.health().data("sink-influx").path("counted-ago-s").canConvertToLong(), "how old the count is");
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains(
                     "sink=influx event=draining pending=10 rate=0/s empty-in=unknown (nothing delivered in the interval)"));
 
