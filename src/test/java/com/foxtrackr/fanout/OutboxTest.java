@@ -52,6 +52,16 @@ class OutboxTest {
         assertEquals(1, outbox.pending("archive"));
     }
 
+    // Repeats are recognised by the message's time and part of its key: different payloads of the same
+    // millisecond are all stored.
+    @Test
+    void should_store_every_different_payload_of_the_same_millisecond() throws Exception {
+        for (int i = 0; i < 10_000; i++) {
+            store(i);
+        }
+        assertEquals(10_000, outbox.pending("archive"));
+    }
+
     // Once every message is delivered and gone, the next one still gets a new id: an archive batch is named by
     // its first message's id, and a reused id would overwrite an object already written.
     @Test
