@@ -98,7 +98,7 @@ public class Backlog implements AutoCloseable {
         long started = System.currentTimeMillis();
         Map<String, long[]> bySink = new TreeMap<>();
         try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery("SELECT sink, state, count(*), min(message_id) FROM delivery GROUP BY sink, state")) {
+             ResultSet rs = s.executeQuery("SELECT sink, state, count(*), min(message_id) FROM outstanding GROUP BY sink, state")) {
             while (rs.next()) {
                 long[] c = bySink.computeIfAbsent(rs.getString(1), k -> new long[3]);
                 if ("dead".equals(rs.getString(2))) {

@@ -241,6 +241,13 @@ public class FanoutSetup extends MainListenerSupport {
             LOG.info("sink={} type={} accepts={}", sink, type, filter);
             sinkTargets.add(sink + " (" + type + target(type, parameters) + ")");
         }
+        if (!checkOnly) {
+            try {
+                outbox.sinksConfigured();
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("the outbox cannot keep the sinks' places: " + e.getMessage(), e);
+            }
+        }
         return sinks;
     }
 

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.camel.Exchange;
@@ -26,9 +27,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable outbox in SQLite: each accepted message once, with one pending delivery per sink that
- * accepts its kind. The ingest route acknowledges a message to the broker only after {@link #store} has
- * committed; the sink routes drain their deliveries in batches and remove what they delivered.
+ * The durable outbox in SQLite: each accepted message once, and for each sink a cursor, the last message it
+ * has settled. The ingest route acknowledges a message to the broker only after {@link #storeAll} has
+ * committed; each sink claims the messages beyond its cursor in batches, moves its cursor past what it
+ * settled, and records a delivery row only for a message it could not deliver (a retry, a dead letter).
+ * Claims take the due delivery rows first. A message goes once every cursor has passed it and no delivery
+ * row needs it. (One delivery row per message and sink would cost six more B-tree entries per message,
+ * written at ingest and deleted at delivery, for the few messages that ever fail.)
  */
 public class Outbox implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
@@ -50,8 +55,20 @@ public class Outbox implements AutoCloseable {
     private volatile boolean keysWithoutTime;
     private Metrics metrics = Metrics.none();
     private final PreparedStatement insertMessage;
-    private final PreparedStatement insertDelivery;
     private final PreparedStatement insertRejected;
+    /** The committed cursors of the configured sinks. */
+    private final Map<String, Cursor> cursors = new ConcurrentHashMap<>();
+    /** Messages up to this id that no delivery row needs are gone; guarded by the write lock. */
+    private long removedThrough;
+    /** What the current transaction changes in memory once it is committed; guarded by the write lock. */
+    private final List<Runnable> afterCommit = new ArrayList<>();
+
+    /**
+     * A sink's place: every message up to {@code through} that it takes is delivered or has a delivery row. An
+     * archive's batch being written ({@code batch} not 0) also covers the new messages up to {@code batchThrough}.
+     */
+    private record Cursor(long through, long batch, long batchThrough) {
+    }
 
     public Outbox(Path file, String synchronous, long repeatWindowMs, long deadLetterRetentionMs) throws SQLException {
         this.repeatWindowMs = repeatWindowMs;
@@ -79,7 +96,9 @@ public class Outbox implements AutoCloseable {
             // AUTOINCREMENT: an id is never given twice, even once the messages with the highest ids are gone;
             // an archive batch is named by its first message's id, so a reused id would overwrite an object
             s.execute(MESSAGE_TABLE.formatted("message"));
-            rebuild(s, "message", MESSAGE_TABLE, "AUTOINCREMENT", "SELECT * FROM message");
+            rebuild(s, "message", MESSAGE_TABLE, "AUTOINCREMENT",
+                    "SELECT id, key, topic, kind, device_id, time_ms, received_ms, payload, NULL FROM message");
+            addColumn(s, "message", "sinks", "TEXT");
             s.execute("""
                     CREATE TABLE IF NOT EXISTS delivery (
                       message_id INTEGER NOT NULL REFERENCES message (id),
@@ -97,6 +116,21 @@ public class Outbox implements AutoCloseable {
             // the archive's unfinished batch, found at each claim without reading every pending delivery
             s.execute("CREATE INDEX IF NOT EXISTS delivery_batched ON delivery (sink, state, batch) WHERE batch IS NOT NULL");
             s.execute("""
+                    CREATE TABLE IF NOT EXISTS sink_cursor (
+                      sink TEXT PRIMARY KEY,
+                      through INTEGER NOT NULL,
+                      batch INTEGER,
+                      batch_through INTEGER)""");
+            // what each sink has still to do, as if every message had a delivery row per sink that takes it:
+            // for the backlog counts and for whoever inspects the outbox
+            s.execute("DROP VIEW IF EXISTS outstanding");
+            s.execute("""
+                    CREATE VIEW outstanding AS
+                      SELECT message_id, sink, state FROM delivery
+                      UNION ALL
+                      SELECT m.id, c.sink, 'pending' FROM sink_cursor c JOIN message m ON m.id > c.through
+                      WHERE m.sinks IS NULL OR instr(',' || m.sinks || ',', ',' || c.sink || ',') > 0""");
+            s.execute("""
                     CREATE TABLE IF NOT EXISTS rejected (
                       id INTEGER PRIMARY KEY AUTOINCREMENT,
                       topic TEXT,
@@ -113,10 +147,7 @@ public class Outbox implements AutoCloseable {
         seenWithoutTime = db.prepareStatement("SELECT 1 FROM seen WHERE time_ms = " + TIME_UNKNOWN + " AND key = ?");
         keysWithoutTime = inTransaction(this::keysWithoutTime);
         insertMessage = db.prepareStatement(
-                "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        // the message's id within SQLite: an insert into a WITHOUT ROWID table such as delivery leaves
-        // last_insert_rowid() at the message's id
-        insertDelivery = db.prepareStatement("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (last_insert_rowid(), ?, ?)");
+                "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload, sinks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         insertRejected = db.prepareStatement("INSERT INTO rejected (topic, reason, received_ms, payload) VALUES (?, ?, ?, ?)");
     }
 
@@ -129,7 +160,9 @@ public class Outbox implements AutoCloseable {
               device_id TEXT NOT NULL,
               time_ms INTEGER NOT NULL,
               received_ms INTEGER NOT NULL,
-              payload BLOB NOT NULL)""";
+              payload BLOB NOT NULL,
+              -- the sinks that take it, comma-separated; NULL: every sink configured when it came
+              sinks TEXT)""";
 
     /**
      * A week of keys is the outbox's largest table. Ordered by the message's own time, then its key: messages
@@ -203,15 +236,67 @@ public class Outbox implements AutoCloseable {
         s.execute("COMMIT");
     }
 
+    /** Adds a column that a table made by an earlier version lacks; its rows get NULL. */
+    private static void addColumn(Statement s, String table, String column, String type) throws SQLException {
+        try (ResultSet rs = s.executeQuery("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'")) {
+            if (rs.next()) {
+                return;
+            }
+        }
+        s.execute("ALTER TABLE " + table + " ADD COLUMN " + column + " " + type);
+    }
+
     public void metrics(Metrics metrics) {
         this.metrics = metrics;
     }
 
-    /** At start-up, before any route runs. */
+    /**
+     * At start-up, before any route runs; then {@link #sinksConfigured}. A sink new to this outbox starts after
+     * the last message stored: the messages before it came were not for it.
+     */
     public void addSink(Sink sink) {
+        Cursor cursor;
+        try {
+            cursor = startingCursor(sink.name());
+        } catch (SQLException e) {
+            throw new IllegalStateException("the outbox cannot keep the place of sink " + sink.name() + ": " + e.getMessage(), e);
+        }
+        cursors.put(sink.name(), cursor);
         Map<String, Sink> added = new LinkedHashMap<>(sinks);
         added.put(sink.name(), sink);
         sinks = java.util.Collections.unmodifiableMap(added);
+    }
+
+    private Cursor startingCursor(String sinkName) throws SQLException {
+        return inTransaction(() -> {
+            try (PreparedStatement q = db.prepareStatement("SELECT through, batch, batch_through FROM sink_cursor WHERE sink = ?")) {
+                q.setString(1, sinkName);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (rs.next()) {
+                        return new Cursor(rs.getLong(1), rs.getLong(2), rs.getLong(3));
+                    }
+                }
+            }
+            long last;
+            try (Statement s = db.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'message'), 0)")) {
+                last = rs.getLong(1);
+            }
+            return new Cursor(last, 0, 0);
+        });
+    }
+
+    /** Within the caller's transaction. */
+    private void save(String sinkName, Cursor cursor) throws SQLException {
+        try (PreparedStatement q = db.prepareStatement(
+                "INSERT OR REPLACE INTO sink_cursor (sink, through, batch, batch_through) VALUES (?, ?, nullif(?, 0), nullif(?, 0))")) {
+            q.setString(1, sinkName);
+            q.setLong(2, cursor.through());
+            q.setLong(3, cursor.batch());
+            q.setLong(4, cursor.batchThrough());
+            q.executeUpdate();
+        }
+        afterCommit.add(() -> cursors.put(sinkName, cursor));
     }
 
     public Sink sink(String name) {
@@ -252,7 +337,7 @@ public class Outbox implements AutoCloseable {
     }
 
     /**
-     * Ingest: stores messages (each with one delivery per sink that takes it) and refused payloads in one
+     * Ingest: stores messages (with the sinks that take each, if not all) and refused payloads in one
      * transaction; a repeated message is stored once. The broker is acknowledged only after this returns.
      */
     public void storeAll(List<Incoming> batch) throws SQLException {
@@ -320,39 +405,85 @@ public class Outbox implements AutoCloseable {
         insertMessage.setLong(5, message.timeMs());
         insertMessage.setLong(6, now);
         insertMessage.setBytes(7, message.payload());
+        insertMessage.setString(8, accepting.size() == sinks.size() ? null : String.join(",", accepting));
         insertMessage.executeUpdate();
-        for (String sink : accepting) {
-            insertDelivery.setString(1, sink);
-            insertDelivery.setLong(2, now);
-            insertDelivery.executeUpdate();
-        }
     }
 
-    /** Sink: the next due deliveries, oldest first; empty while the sink backs off or its circuit is open. */
+    /**
+     * Sink: the due delivery rows, oldest first, then the new messages beyond its cursor that it takes; empty
+     * while the sink backs off or its circuit is open.
+     */
     public Batch claim(String sinkName, int max) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {
             return Batch.EMPTY;
         }
-        List<Batch.Item> items = select(sinkName, "d.next_attempt_ms <= ?", now, sink.oneAtATime() ? 1 : max);
+        int limit = sink.oneAtATime() ? 1 : max;
+        List<Batch.Item> items = select(sinkName, "d.next_attempt_ms <= ?", now, limit);
+        long through = items.size() < limit ? beyondCursor(sinkName, cursors.get(sinkName).through(), Long.MAX_VALUE, limit - items.size(), items) : 0;
         if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
             sink.stopIsolating();
             return claim(sinkName, max);
         }
-        return new Batch(items, items.size() == max);
+        return new Batch(0, items, items.size() == max, through);
+    }
+
+    /**
+     * Adds to {@code items} up to {@code max} messages after {@code after} (and up to {@code upTo}) that the sink
+     * takes, and returns the last id it looked at (0 if none). Messages that are not for the sink are passed
+     * over: when a whole run of them is, the cursor moves past them at once.
+     */
+    private long beyondCursor(String sinkName, long after, long upTo, int max, List<Batch.Item> items) throws SQLException {
+        long from = after;
+        while (true) {
+            long last = 0;
+            int before = items.size();
+            synchronized (readDb) {
+                try (PreparedStatement q = readDb.prepareStatement("""
+                        SELECT id, key, kind, topic, time_ms, payload, received_ms, sinks FROM message
+                        WHERE id > ? AND id <= ? ORDER BY id LIMIT ?""")) {
+                    q.setLong(1, from);
+                    q.setLong(2, upTo);
+                    q.setInt(3, max);
+                    try (ResultSet rs = q.executeQuery()) {
+                        while (rs.next()) {
+                            last = rs.getLong(1);
+                            String takenBy = rs.getString(8);
+                            if (takenBy == null || Arrays.asList(takenBy.split(",")).contains(sinkName)) {
+                                items.add(new Batch.Item(last, rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+                                        rs.getBytes(6), 0, rs.getLong(7), false));
+                            }
+                        }
+                    }
+                }
+            }
+            if (last == 0 || items.size() > before || upTo != Long.MAX_VALUE) {
+                return last;
+            }
+            long passed = last;
+            inTransaction(() -> moveCursor(sinkName, new Cursor(passed, 0, 0)));
+            from = last;
+        }
     }
 
     /**
      * Archive sink: the unfinished batch if there is one (the same deliveries, so the same object names, as
      * the attempt that failed or was cut short by a crash), else a new batch once it is full or its oldest
-     * delivery has waited maxAgeMs. The batch's id is kept with its deliveries until they are delivered.
+     * delivery has waited maxAgeMs. The batch's id is kept with its deliveries (and, for its new messages, with
+     * the sink's cursor) until they are delivered.
      */
     public Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {
             return Batch.EMPTY;
+        }
+        Cursor cursor = cursors.get(sinkName);
+        if (cursor.batch() != 0) {
+            List<Batch.Item> items = select(sinkName, "d.batch = ?", cursor.batch(), Integer.MAX_VALUE);
+            beyondCursor(sinkName, cursor.through(), cursor.batchThrough(), Integer.MAX_VALUE, items);
+            return new Batch(cursor.batch(), items, false, cursor.batchThrough());
         }
         long unfinished;
         synchronized (readDb) {
@@ -373,19 +504,25 @@ public class Outbox implements AutoCloseable {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();
+        Cursor writing = new Cursor(cursor.through(), id, due.through());
         inTransaction(() -> {
             try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
                 for (Batch.Item item : due.items()) {
-                    assign.setLong(1, id);
-                    assign.setLong(2, item.messageId());
-                    assign.setString(3, sinkName);
-                    assign.addBatch();
+                    if (item.recorded()) {
+                        assign.setLong(1, id);
+                        assign.setLong(2, item.messageId());
+                        assign.setString(3, sinkName);
+                        assign.addBatch();
+                    }
                 }
                 assign.executeBatch();
             }
+            if (due.through() != 0) {
+                save(sinkName, writing);
+            }
             return null;
         });
-        return new Batch(id, due.items(), due.full());
+        return new Batch(id, due.items(), due.full(), due.through());
     }
 
     private List<Batch.Item> select(String sinkName, String condition, long value, int limit) throws SQLException {
@@ -402,7 +539,7 @@ public class Outbox implements AutoCloseable {
                 try (ResultSet rs = q.executeQuery()) {
                     while (rs.next()) {
                         items.add(new Batch.Item(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
-                                rs.getBytes(6), rs.getInt(7), rs.getLong(8)));
+                                rs.getBytes(6), rs.getInt(7), rs.getLong(8), true));
                     }
                 }
             }
@@ -410,22 +547,59 @@ public class Outbox implements AutoCloseable {
         return items;
     }
 
-    /** Sink: the batch was delivered; its deliveries go, and so does every message that has none left. */
+    /** Sink: the batch was delivered; its delivery rows go, its cursor moves past it, and so do the messages that no sink needs. */
     public void delivered(String sinkName, Batch batch) throws SQLException {
-        inTransaction(() -> {
-            removeDelivered(sinkName, batch.items());
-            return null;
-        });
+        settled(sinkName, batch, () -> removeDelivered(sinkName, batch.items()));
         metrics.delivered(sinkName, batch.items());
         sinks.get(sinkName).succeeded();
     }
 
-    /** Within the caller's transaction. */
-    private void removeDelivered(String sinkName, List<Batch.Item> items) throws SQLException {
+    /**
+     * One transaction for what a sink made of a batch: {@code outcomes} records it, and the sink's cursor moves
+     * past the batch's new messages.
+     */
+    private <T> T settled(String sinkName, Batch batch, Work<T> outcomes) throws SQLException {
+        return inTransaction(() -> {
+            T recorded = outcomes.run();
+            if (batch.through() != 0) {
+                moveCursor(sinkName, new Cursor(batch.through(), 0, 0));
+            }
+            return recorded;
+        });
+    }
+
+    /**
+     * Within the caller's transaction: saves the sink's cursor (taken as the sink's once committed), and
+     * removes the messages that every cursor has passed and no delivery row needs.
+     */
+    private Void moveCursor(String sinkName, Cursor moved) throws SQLException {
+        save(sinkName, moved);
+        long allThrough;
+        // every cursor kept, including those of sinks no longer configured until maintenance has kept their work
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT min(through) FROM sink_cursor")) {
+            allThrough = rs.getLong(1);
+        }
+        if (allThrough > removedThrough) {
+            try (PreparedStatement remove = db.prepareStatement(
+                    "DELETE FROM message WHERE id > ? AND id <= ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)")) {
+                remove.setLong(1, removedThrough);
+                remove.setLong(2, allThrough);
+                remove.executeUpdate();
+            }
+            afterCommit.add(() -> removedThrough = allThrough);
+        }
+        return null;
+    }
+
+    /** Within the caller's transaction: the delivered rows go, and their messages if no cursor or row needs them. */
+    private Void removeDelivered(String sinkName, List<Batch.Item> items) throws SQLException {
         try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
              PreparedStatement deleteMessage = db.prepareStatement(
-                     "DELETE FROM message WHERE id = ? AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
+                     "DELETE FROM message WHERE id = ? AND " + PASSED_BY_EVERY_CURSOR + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
             for (Batch.Item item : items) {
+                if (!item.recorded()) {
+                    continue;
+                }
                 deleteDelivery.setLong(1, item.messageId());
                 deleteDelivery.setString(2, sinkName);
                 deleteDelivery.addBatch();
@@ -435,6 +609,30 @@ public class Outbox implements AutoCloseable {
             }
             deleteDelivery.executeBatch();
             deleteMessage.executeBatch();
+        }
+        return null;
+    }
+
+    /** A condition on message ids: the message is behind every sink's cursor. */
+    static final String PASSED_BY_EVERY_CURSOR = "id <= (SELECT min(through) FROM sink_cursor)";
+
+    /**
+     * Within the caller's transaction: a delivery row for each new message of the items, as it was when it
+     * came (in the archive's batch {@code batch}, unless 0), for the outcome to update.
+     */
+    private void record(String sinkName, Collection<Batch.Item> items, long batch) throws SQLException {
+        try (PreparedStatement insert = db.prepareStatement(
+                "INSERT INTO delivery (message_id, sink, next_attempt_ms, batch) VALUES (?, ?, ?, nullif(?, 0))")) {
+            for (Batch.Item item : items) {
+                if (!item.recorded()) {
+                    insert.setLong(1, item.messageId());
+                    insert.setString(2, sinkName);
+                    insert.setLong(3, item.receivedMs());
+                    insert.setLong(4, batch);
+                    insert.addBatch();
+                }
+            }
+            insert.executeBatch();
         }
     }
 
@@ -448,7 +646,8 @@ public class Outbox implements AutoCloseable {
         long now = System.currentTimeMillis();
         boolean permanent = sink.isPermanent(error);
         boolean dead = permanent && batch.items().size() == 1;
-        inTransaction(() -> {
+        settled(sinkName, batch, () -> {
+            record(sinkName, batch.items(), batch.id());
             try (PreparedStatement update = db.prepareStatement("""
                     UPDATE delivery SET attempts = attempts + 1, state = ?,
                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
@@ -494,13 +693,14 @@ public class Outbox implements AutoCloseable {
      * its age, when it is dead; a dead one goes to the sink's dead-letter queue; a postponed one (the circuit
      * was open) waits for the next probe without an attempt counted.
      */
-    public void settle(String sinkName, Collection<Outcome> outcomes) throws SQLException {
+    public void settle(String sinkName, Batch batch, Collection<Outcome> outcomes) throws SQLException {
         Sink sink = sinks.get(sinkName);
         long now = System.currentTimeMillis();
         List<String> deadLetters = new ArrayList<>();
         List<Batch.Item> delivered = new ArrayList<>();
-        int retried = inTransaction(() -> {
+        int retried = settled(sinkName, batch, () -> {
             int retries = 0;
+            record(sinkName, outcomes.stream().filter(o -> o.result() != Outcome.Result.DELIVERED).map(Outcome::item).toList(), 0);
             try (PreparedStatement postpone = db.prepareStatement(
                          "UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?");
                  PreparedStatement failed = db.prepareStatement("""
@@ -562,7 +762,8 @@ public class Outbox implements AutoCloseable {
                  PreparedStatement expireDead = db.prepareStatement(
                          "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
                  PreparedStatement orphans = db.prepareStatement(
-                         "DELETE FROM message WHERE NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
+                         "DELETE FROM message WHERE " + PASSED_BY_EVERY_CURSOR
+                                 + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
                  PreparedStatement expireRejected = db.prepareStatement("DELETE FROM rejected WHERE received_ms < ?")) {
                 forget.setLong(1, now - repeatWindowMs);
                 forget.executeUpdate();
@@ -591,6 +792,52 @@ public class Outbox implements AutoCloseable {
         }
     }
 
+    /**
+     * At start-up, once every sink is added (not for a check of the configuration): the new sinks' cursors are
+     * kept; a sink no longer configured keeps what it had still to do as delivery rows, and its cursor goes, so
+     * that it holds back no later message.
+     */
+    public void sinksConfigured() throws SQLException {
+        Map<String, Integer> kept = inTransaction(() -> {
+            try (PreparedStatement keep = db.prepareStatement("INSERT OR IGNORE INTO sink_cursor (sink, through) VALUES (?, ?)")) {
+                for (var cursor : cursors.entrySet()) {
+                    keep.setString(1, cursor.getKey());
+                    keep.setLong(2, cursor.getValue().through());
+                    keep.executeUpdate();
+                }
+            }
+            return keepWorkOfSinksOtherThanThese();
+        });
+        kept.forEach((sink, n) -> LOG.warn("sink={} event=not-configured pending={} note=\"kept until the sink "
+                + "is configured again\"", sink, n));
+    }
+
+    private Map<String, Integer> keepWorkOfSinksOtherThanThese() throws SQLException {
+        Map<String, Integer> kept = new TreeMap<>();
+        Map<String, Long> unconfigured = new TreeMap<>();
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT sink, through FROM sink_cursor")) {
+            while (rs.next()) {
+                if (!sinks.containsKey(rs.getString(1))) {
+                    unconfigured.put(rs.getString(1), rs.getLong(2));
+                }
+            }
+        }
+        try (PreparedStatement keep = db.prepareStatement("""
+                     INSERT OR IGNORE INTO delivery (message_id, sink, next_attempt_ms)
+                     SELECT id, ?1, received_ms FROM message
+                     WHERE id > ?2 AND (sinks IS NULL OR instr(',' || sinks || ',', ',' || ?1 || ',') > 0)""");
+             PreparedStatement forget = db.prepareStatement("DELETE FROM sink_cursor WHERE sink = ?")) {
+            for (var e : unconfigured.entrySet()) {
+                keep.setString(1, e.getKey());
+                keep.setLong(2, e.getValue());
+                kept.put(e.getKey(), keep.executeUpdate());
+                forget.setString(1, e.getKey());
+                forget.executeUpdate();
+            }
+        }
+        return kept;
+    }
+
     /** Within maintenance: the file shrinks by the free pages beyond what the next messages will soon take. */
     private long giveBackFreePages() throws SQLException {
         try (Statement s = db.createStatement()) {
@@ -614,7 +861,7 @@ public class Outbox implements AutoCloseable {
 
     public long pending(String sinkName) throws SQLException {
         return inTransaction(() -> {
-            try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM delivery WHERE sink = ? AND state = 'pending'")) {
+            try (PreparedStatement q = db.prepareStatement("SELECT count(*) FROM outstanding WHERE sink = ? AND state = 'pending'")) {
                 q.setString(1, sinkName);
                 try (ResultSet rs = q.executeQuery()) {
                     rs.next();
@@ -640,17 +887,22 @@ public class Outbox implements AutoCloseable {
         T run() throws SQLException;
     }
 
-    /** One transaction on the write connection, holding the write lock: committed, or rolled back if it fails. */
+    /**
+     * One transaction on the write connection, holding the write lock: committed, or rolled back if it fails.
+     * What the work added to {@link #afterCommit} runs once it is committed, still under the lock.
+     */
     private <T> T inTransaction(Work<T> work) throws SQLException {
         writing.lock();
         try {
             T result = work.run();
             db.commit();
+            afterCommit.forEach(Runnable::run);
             return result;
         } catch (SQLException | RuntimeException e) {
             rollback();
             throw e;
         } finally {
+            afterCommit.clear();
             writing.unlock();
         }
     }

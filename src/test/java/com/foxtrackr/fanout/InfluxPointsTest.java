@@ -50,6 +50,6 @@ class InfluxPointsTest {
     }
 
     static Batch.Item item(String kind, String topic, String payload) {
-        return new Batch.Item(1, "key", kind, topic, 0, payload.getBytes(StandardCharsets.UTF_8), 0, 0);
+        return new Batch.Item(1, "key", kind, topic, 0, payload.getBytes(StandardCharsets.UTF_8), 0, 0, false);
     }
 }

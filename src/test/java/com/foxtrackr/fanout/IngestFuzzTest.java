@@ -144,7 +144,7 @@ class IngestFuzzTest {
         exchange.getMessage().setHeader(MessageValidator.KIND, kind);
         VALIDATOR.checkSeries(exchange);
         return new Batch.Item(1, Outbox.key(payload), kind, topic, exchange.getMessage().getHeader(MessageValidator.TIME_MS, Long.class),
-                payload, 0, 0);
+                payload, 0, 0, false);
     }
 
     /** The point's line protocol parses back to the message's kind, device id, group, leaves and time, on one line. */

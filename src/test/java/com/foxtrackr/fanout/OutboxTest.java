@@ -34,15 +34,44 @@ class OutboxTest {
     }
 
     Outbox reopen() throws Exception {
+        return reopen("archive");
+    }
+
+    /** The outbox with an archive sink, and per-message sinks of these names ("name:kinds" takes only those kinds). */
+    Outbox reopen(String archive, String... partners) throws Exception {
         Outbox o = new Outbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
-        o.addSink(new Sink("archive", SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                Archive::isPermanent, null));
+        if (archive != null) {
+            o.addSink(new Sink(archive, SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                    Archive::isPermanent, null));
+        }
+        for (String partner : partners) {
+            String[] nameAndKinds = partner.split(":");
+            o.addSink(new Sink(nameAndKinds[0], SinkFilter.parse("x.", nameAndKinds.length > 1 ? nameAndKinds[1] : null, null),
+                    new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), error -> false, null));
+        }
+        o.sinksConfigured();
         return o;
     }
 
+    void restart(String archive, String... partners) throws Exception {
+        outbox.close();
+        outbox = reopen(archive, partners);
+    }
+
     void store(int i) throws Exception {
+        store(i, "other");
+    }
+
+    /** Stores payloads 0 to n - 1. */
+    void storeEach(int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            store(i);
+        }
+    }
+
+    void store(int i, String kind) throws Exception {
         outbox.storeAll(List.of(new Outbox.Incoming(("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8),
-                "foxtrackr/g/V3.0/x", "other", 7, "d", 1, null)));
+                "foxtrackr/g/V3.0/x", kind, 7, "d", 1, null)));
     }
 
     @Test
@@ -141,37 +170,145 @@ class OutboxTest {
 
     @Test
     void should_wait_for_a_full_batch_or_its_max_age() throws Exception {
-        for (int i = 0; i < 5; i++) {
-            store(i);
-        }
+        storeEach(5);
         assertTrue(outbox.claimArchive("archive", 10, HOUR).isEmpty(), "not full, not old: wait");
         assertEquals(5, outbox.claimArchive("archive", 5, HOUR).size(), "full");
     }
 
-    // A failed or interrupted batch comes back with the same id and the same deliveries, so the same objects.
+    // A failed or interrupted batch comes back with the same id and the same deliveries, so the same objects:
+    // after a failure and a restart, and after a crash while it was being written.
     @Test
     void should_give_back_the_same_batch_after_a_failure_and_after_a_restart() throws Exception {
-        for (int i = 0; i < 8; i++) {
-            store(i);
-        }
+        assertSameBatchAfterRestart(true);
+    }
+
+    @Test
+    void should_give_back_the_same_batch_after_a_crash_while_it_was_written() throws Exception {
+        assertSameBatchAfterRestart(false);
+    }
+
+    void assertSameBatchAfterRestart(boolean failedFirst) throws Exception {
+        storeEach(8);
         Batch first = outbox.claimArchive("archive", 5, HOUR);
         store(100);
-        outbox.failed("archive", first, new java.io.IOException("store unreachable"));
-        outbox.close();
-        outbox = reopen();
+        if (failedFirst) {
+            outbox.failed("archive", first, new java.io.IOException("store unreachable"));
+        }
+        restart("archive");
         Batch again = outbox.claimArchive("archive", 5, HOUR);
         assertEquals(first.id(), again.id());
         assertEquals(ids(first), ids(again));
         outbox.delivered("archive", again);
         assertEquals(4, outbox.pending("archive"));
+        assertEquals(List.of(first.items().get(4).messageId() + 1), ids(outbox.claimArchive("archive", 1, 0)));
+    }
+
+    // A message stays until every sink that takes it has settled it; one that failed stays for its retry only.
+    @Test
+    void should_keep_a_message_until_every_sink_has_settled_it() throws Exception {
+        restart("archive", "acme");
+        storeEach(3);
+        outbox.delivered("archive", outbox.claimArchive("archive", 3, 0));
+        outbox.maintain();
+        assertEquals(3, messages(), "acme has not settled them");
+        Batch calls = outbox.claim("acme", 10);
+        outbox.settle("acme", calls, List.of(
+                new Outbox.Outcome(calls.items().get(0), Outbox.Outcome.Result.DELIVERED, null, 0),
+                new Outbox.Outcome(calls.items().get(1), Outbox.Outcome.Result.RETRY, "HTTP 503", 0),
+                new Outbox.Outcome(calls.items().get(2), Outbox.Outcome.Result.DELIVERED, null, 0)));
+        assertEquals(1, messages(), "the retry's");
+        assertEquals(1, outbox.pending("acme"));
+        assertEquals(0, outbox.pending("archive"));
+        assertTrue(outbox.claim("acme", 10).isEmpty(), "the retry waits for its back-off");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+            db.createStatement().execute("UPDATE delivery SET next_attempt_ms = 0");
+        }
+        Batch retry = outbox.claim("acme", 10);
+        assertEquals(List.of(calls.items().get(1).messageId()), ids(retry));
+        assertEquals(1, retry.items().get(0).attempts());
+        deliveredAll("acme", retry);
+        assertEquals(0, messages());
+    }
+
+    // A sink that takes one kind passes over the others, however many, and does not hold them back.
+    @Test
+    void should_pass_over_the_messages_a_sink_does_not_take() throws Exception {
+        restart("archive", "acme:battery");
+        storeEach(250);
+        store(1000, "battery");
+        store(1001);
+        assertEquals(1, outbox.pending("acme"));
+        assertEquals(252, outbox.pending("archive"));
+        Batch calls = outbox.claim("acme", 100);
+        assertEquals(1, calls.size());
+        assertEquals("battery", calls.items().get(0).kind());
+        deliveredAll("acme", calls);
+        drainArchive(100);
+        assertTrue(outbox.claim("acme", 100).isEmpty());
+        assertEquals(0, messages());
+    }
+
+    // A sink taken out of the configuration keeps what it had still to do, until it comes back, and no longer
+    // holds back the messages that come after.
+    @Test
+    void should_keep_the_work_of_a_sink_no_longer_configured() throws Exception {
+        restart("archive", "acme");
+        storeEach(3);
+        restart("archive");
+        store(3);
+        drainArchive(10);
+        assertEquals(3, messages(), "acme's three wait; the fourth came after it was gone");
+        restart("archive", "acme");
+        assertEquals(3, outbox.pending("acme"));
+        assertEquals(3, outbox.claim("acme", 10).size());
+    }
+
+    // An outbox made when every message had a delivery row per sink: those rows are delivered, then what comes next.
+    @Test
+    void should_deliver_the_rows_of_an_earlier_outbox() throws Exception {
+        outbox.close();
+        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
+            db.createStatement().execute("CREATE TABLE message (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, topic TEXT NOT NULL, "
+                    + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)");
+            db.createStatement().execute("CREATE TABLE delivery (message_id INTEGER NOT NULL REFERENCES message (id), sink TEXT NOT NULL, "
+                    + "state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL, "
+                    + "first_error TEXT, first_error_ms INTEGER, last_error TEXT, last_error_ms INTEGER, batch INTEGER, "
+                    + "PRIMARY KEY (message_id, sink)) WITHOUT ROWID");
+            db.createStatement().execute("INSERT INTO message VALUES (1, 'k1', 't', 'other', 'd', 1, 1, x'7b7d'), (2, 'k2', 't', 'other', 'd', 1, 1, x'7b7d')");
+            db.createStatement().execute("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (1, 'archive', 1), (2, 'archive', 1)");
+        }
+        file = old;
+        outbox = reopen();
+        store(1);
+        assertEquals(3, outbox.pending("archive"));
+        Batch batch = outbox.claimArchive("archive", 10, 0);
+        assertEquals(List.of(1L, 2L, 3L), ids(batch));
+        outbox.delivered("archive", batch);
+        assertEquals(0, messages());
+    }
+
+    void drainArchive(int batchSize) throws Exception {
+        for (Batch batch = outbox.claimArchive("archive", batchSize, 0); !batch.isEmpty(); batch = outbox.claimArchive("archive", batchSize, 0)) {
+            outbox.delivered("archive", batch);
+        }
+    }
+
+    void deliveredAll(String sink, Batch calls) throws Exception {
+        outbox.settle(sink, calls, calls.items().stream().map(item -> new Outbox.Outcome(item, Outbox.Outcome.Result.DELIVERED, null, 0)).toList());
+    }
+
+    long messages() throws Exception {
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+             ResultSet rs = db.createStatement().executeQuery("SELECT count(*) FROM message")) {
+            return rs.getLong(1);
+        }
     }
 
     // An item the archive cannot store fails its batch; the items are then taken one by one and only it is dead.
     @Test
     void should_isolate_the_item_an_archive_refuses() throws Exception {
-        for (int i = 0; i < 4; i++) {
-            store(i);
-        }
+        storeEach(4);
         Batch batch = outbox.claimArchive("archive", 4, HOUR);
         outbox.failed("archive", batch, new Archive.UnarchivableException("line break"));
         for (int i = 0; i < 4; i++) {
@@ -200,9 +337,7 @@ class OutboxTest {
             outbox.storeAll(messages);
         }
         long peak = databaseBytes();
-        for (Batch batch = outbox.claimArchive("archive", 5000, 0); !batch.isEmpty(); batch = outbox.claimArchive("archive", 5000, 0)) {
-            outbox.delivered("archive", batch);
-        }
+        drainArchive(5000);
         long drained = databaseBytes();
         assertTrue(drained >= peak, "delivered messages leave free pages: from " + peak + " to " + drained + " bytes");
         outbox.maintain();

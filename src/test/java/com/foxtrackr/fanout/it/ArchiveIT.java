@@ -79,7 +79,7 @@ class ArchiveIT {
             publishing.get();
             bundle.start();
             await().atMost(Duration.ofSeconds(90)).until(() ->
-                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE state = 'pending'") == 0);
             assertEquals(2, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'dead'"
                     + " AND sink IN ('s3', 'local') AND last_error LIKE '%contains a line break%'"));
         }

@@ -47,7 +47,7 @@ class BacklogIT extends WithBrokerAndInflux {
                     requestsWhileIngesting.set(partner.requests.get());
                     pointsWhileIngesting.set(influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"));
                 }
-                return seen == TOTAL && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0;
+                return seen == TOTAL && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0;
             });
 
             assertFalse(bundle.output().contains("OutOfMemoryError"), "no out-of-memory error");

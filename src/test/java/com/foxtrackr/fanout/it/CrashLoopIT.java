@@ -68,7 +68,7 @@ class CrashLoopIT {
                 bundle.start();
             }
             publishing.get();
-            await().atMost(Duration.ofMinutes(3)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"),
+            await().atMost(Duration.ofMinutes(3)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding"),
                     equalTo(0L));
             assertEquals(N, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "seed " + seed);
             assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"), "seed " + seed);

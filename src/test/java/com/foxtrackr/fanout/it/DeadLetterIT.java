@@ -68,7 +68,7 @@ class DeadLetterIT extends WithBrokerAndInflux {
             Bundle.CliResult replay = bundle.cli("dlq", "replay", "--sink", "acme", "--device", "dev-a");
             assertEquals("replayed 10", replay.text().trim(), replay.err());
             await().atMost(Duration.ofSeconds(30)).until(() ->
-                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE state = 'pending'") == 0
                             && partner.findAll(postRequestedFor(urlEqualTo("/ingest"))).size() == 30);
             assertEquals(10, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'dead'"));
             for (int i = 0; i < 10; i++) {
@@ -119,7 +119,7 @@ class DeadLetterIT extends WithBrokerAndInflux {
             publisher.publish(BAT, "not json");
             await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("sink=acme event=dead-letters-expired count=1")
                     && bundle.output().contains("sink=rejected event=dead-letters-expired count=1"));
-            assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"));
+            assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding"));
             assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM rejected"));
         }
     }
@@ -140,7 +140,7 @@ class DeadLetterIT extends WithBrokerAndInflux {
                 publisher.publish(BAT, Messages.battery("dev-" + i, Messages.T0 + i, i));
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == 60
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             List<String> written;
             try (Stream<Path> files = Files.list(out)) {
                 written = files.map(f -> {

@@ -209,7 +209,7 @@ class DrainBenchmark {
                 if (ingested) {
                     doneAt.putIfAbsent("ingest", now);
                     for (String sink : List.of("influx", "archive", "partner")) {
-                        if (OutboxDb.count(bundle.outbox(), "SELECT EXISTS (SELECT 1 FROM delivery WHERE sink = '" + sink + "')") == 0) {
+                        if (OutboxDb.count(bundle.outbox(), "SELECT EXISTS (SELECT 1 FROM outstanding WHERE sink = '" + sink + "')") == 0) {
                             doneAt.putIfAbsent(sink, now);
                         }
                     }

@@ -85,7 +85,7 @@ class EndToEndIT {
                     && influx.count("foxtrackr", "temperature", "value") == 300
                     && influx.count("replica", "battery", "level") == expectedBattery
                     && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM rejected") == invalid.size());
-            await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0
+            await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0
                     && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message") == 0);
 
             assertEquals(0, influx.count("replica", "temperature", "value"), "the replica accepts battery only");
@@ -126,7 +126,7 @@ class EndToEndIT {
                 }
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("groups", "battery", "level") == 200
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             assertEquals(List.of("grp-a", "grp-b"), influx.tagValues("groups", "battery", "group"));
             assertEquals(200, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"));
         }

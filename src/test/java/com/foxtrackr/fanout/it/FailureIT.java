@@ -27,12 +27,12 @@ class FailureIT extends WithBrokerAndInflux {
             publishBatteries(publisher, 300, 1000);
             // Stored (and so acknowledged) while the sink is down: the broker's queue does not grow.
             await().atMost(Duration.ofSeconds(30)).until(() ->
-                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'influx'") == 700);
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'influx'") == 700);
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=influx state=retrying"));
 
             influx.start();
             await().atMost(Duration.ofSeconds(60)).until(() -> influx.count("foxtrackr", "battery", "level") == 1000
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=influx state=up"));
         }
     }
@@ -51,7 +51,7 @@ class FailureIT extends WithBrokerAndInflux {
             publishBatteries(publisher, 150, 200);
             bundle.start();
             await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 200
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE state = 'pending'") == 0);
             assertEquals(1, OutboxDb.count(bundle.outbox(),
                     "SELECT count(*) FROM delivery WHERE state = 'dead' AND attempts = 2 AND last_error LIKE '%field type conflict%'"));
             assertEquals(1, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message"), "only the dead letter's message is kept");
@@ -92,7 +92,7 @@ class FailureIT extends WithBrokerAndInflux {
             publishing.get();
             bundle.start();
             await().atMost(Duration.ofSeconds(90)).until(() -> influx.count("foxtrackr", "battery", "level") == total
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             assertEquals(total, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), "each message stored once");
         }
     }
@@ -165,7 +165,7 @@ class FailureIT extends WithBrokerAndInflux {
             bundle.start();
             // Mosquitto drains such a queue at a few hundred messages a second, busy on one core (2 to 3 minutes here)
             await().atMost(Duration.ofMinutes(8)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen"), equalTo((long) total));
-            await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"), equalTo(0L));
+            await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding"), equalTo(0L));
             assertEquals(total / 2, influx.count("foxtrackr", "battery", "level"));
             assertEquals(total / 2, influx.count("foxtrackr", "temperature", "value"));
             assertTrue(bundle.output().contains("event=packet-id-reused"), "the broker did reuse packet ids");

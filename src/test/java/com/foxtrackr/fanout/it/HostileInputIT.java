@@ -119,7 +119,7 @@ class HostileInputIT {
             int published = good.size() + corpus.size();
             await("every message stored or rejected, no delivery pending").atMost(Duration.ofSeconds(90))
                     .until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == published
-                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0);
+                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE state = 'pending'") == 0);
             assertEquals("stored " + (good.size() + accepted.size()) + ", rejected " + rejected.size(), progress(bundle.outbox()));
 
             assertRejectedStore(bundle, rejected);

@@ -74,7 +74,7 @@ class PartnerIT extends WithBrokerAndInflux {
         try (Bundle bundle = bundle().start(); Publisher publisher = new Publisher(broker)) {
             publisher.publish(BAT, payload);
             await().atMost(Duration.ofSeconds(30)).until(() ->
-                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0 && requests().size() >= 4);
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0 && requests().size() >= 4);
             await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> requests().size() == 4);
             List<LoggedRequest> calls = requests();
             assertEquals(1, new HashSet<>(calls.stream().map(r -> r.getHeader("Idempotency-Key")).toList()).size());
@@ -111,12 +111,12 @@ class PartnerIT extends WithBrokerAndInflux {
         try (Bundle bundle = bundle().start(); Publisher publisher = new Publisher(broker)) {
             FailureIT.publishBatteries(publisher, 0, n);
             await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == n);
-            assertEquals(n, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'acme' AND state = 'pending'"));
+            assertEquals(n, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'acme' AND state = 'pending'"));
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains("sink=acme circuit=open"));
 
             partner.start();
             partner.stubFor(post("/ingest").willReturn(aResponse().withStatus(204)));
-            await().atMost(Duration.ofSeconds(60)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            await().atMost(Duration.ofSeconds(60)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             List<LoggedRequest> calls = requests();
             assertEquals(n, calls.size(), "no message sent twice once the partner is back");
             assertEquals(n, new HashSet<>(calls.stream().map(r -> r.getHeader("Idempotency-Key")).toList()).size());
@@ -134,7 +134,7 @@ class PartnerIT extends WithBrokerAndInflux {
             FailureIT.publishBatteries(publisher, 0, n);
             await().atMost(Duration.ofSeconds(20)).until(() -> influx.count("foxtrackr", "battery", "level") == n
                     && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == n);
-            long partnerDone = n - OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'acme'");
+            long partnerDone = n - OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'acme'");
             assertTrue(partnerDone < n / 2, "the partner is the slow one: " + partnerDone + " of " + n);
         }
     }
@@ -155,7 +155,7 @@ class PartnerIT extends WithBrokerAndInflux {
             slowPartner.answerDelayMs = 300;
             FailureIT.publishBatteries(publisher, 0, n);
             await().atMost(Duration.ofSeconds(60)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == n
-                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+                    && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             assertEquals(n, slowPartner.requests.get(), "each message sent once");
             assertEquals(n, slowPartner.keysByPayload.size());
             assertEquals(concurrency, slowPartner.peakInFlight.get(), "calls in flight at once");
@@ -172,7 +172,7 @@ class PartnerIT extends WithBrokerAndInflux {
         partner.stubFor(post("/ingest").inScenario("busy").whenScenarioStateIs("ok").willReturn(aResponse().withStatus(200)));
         try (Bundle bundle = bundle().start(); Publisher publisher = new Publisher(broker)) {
             publisher.publish(BAT, Messages.battery("dev-1", Messages.T0, 42));
-            await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0);
             List<LoggedRequest> calls = requests();
             assertEquals(2, calls.size());
             long waited = calls.get(1).getLoggedDate().getTime() - calls.get(0).getLoggedDate().getTime();
@@ -200,7 +200,7 @@ class PartnerIT extends WithBrokerAndInflux {
             int atOpen = seen[0];
             await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> requests().size() == atOpen);
             assertTrue(atOpen <= 10 + 4, "calls before the circuit opened: " + atOpen);
-            assertEquals(100, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'acme' AND state = 'pending'"));
+            assertEquals(100, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'acme' AND state = 'pending'"));
         }
     }
 }

@@ -85,7 +85,7 @@ class SecretsIT {
                     "the partner's answer is kept, the token in it masked");
             s3.start().createBucket("fleet-archive");
             await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(),
-                    "SELECT count(*) FROM delivery WHERE sink IN ('archive', 'influx')") == 0);
+                    "SELECT count(*) FROM outstanding WHERE sink IN ('archive', 'influx')") == 0);
 
             for (String[] command : List.of(new String[] {"dlq", "list"}, new String[] {"dlq", "show", "acme", "--limit", "50"},
                     new String[] {"dlq", "show", "rejected"}, new String[] {"dlq", "replay", "--sink", "nosuch"})) {

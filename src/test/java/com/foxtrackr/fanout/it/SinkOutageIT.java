@@ -68,17 +68,17 @@ class SinkOutageIT {
             while (published.get() < atOutage + 20 * RATE) {
                 int sent = published.get();
                 long stored = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen");
-                long archivePending = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'local'");
+                long archivePending = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'local'");
                 worstIngestLag = Math.max(worstIngestLag, (int) (sent - stored));
                 worstArchiveLag = Math.max(worstArchiveLag, (int) archivePending);
-                outboxPeak = Math.max(outboxPeak, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE sink = 'influx'"));
+                outboxPeak = Math.max(outboxPeak, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'influx'"));
                 await().atMost(Duration.ofSeconds(10)).until(() -> published.get() >= sent + RATE / 2);
             }
             influx.start();
             partner.down = false;
 
             await().atMost(Duration.ofSeconds(60)).until(published::get, equalTo(N));
-            await().atMost(Duration.ofMinutes(2)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery"), equalTo(0L));
+            await().atMost(Duration.ofMinutes(2)).until(() -> OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding"), equalTo(0L));
             assertTrue(worstIngestLag <= RATE, "ingestion kept pace during the outage: at worst " + worstIngestLag + " behind");
             assertTrue(worstArchiveLag <= 3 * RATE, "the archive stayed current: at worst " + worstArchiveLag + " waiting");
             assertTrue(outboxPeak >= 15 * RATE, "InfluxDB's deliveries waited in the outbox: " + outboxPeak);

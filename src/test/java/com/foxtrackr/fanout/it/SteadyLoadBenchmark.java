@@ -61,7 +61,7 @@ class SteadyLoadBenchmark {
             long end = System.nanoTime();
             await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(100)).until(() ->
                     OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen") == n
-                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery") == 0 && partner.requests.get() >= n);
+                            && OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding") == 0 && partner.requests.get() >= n);
             double currentAfter = (System.nanoTime() - end) / 1e9;
             double achieved = n / ((end - start) / 1e9);
             double p99 = quantile(bundle.http("GET", "/observe/metrics"), "influx", 0.99);
