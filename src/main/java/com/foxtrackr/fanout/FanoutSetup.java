@@ -50,6 +50,7 @@ public class FanoutSetup extends MainListenerSupport {
     private Outbox outbox;
     private OutboxWriter writer;
     private MqttInflightStore.Db inflight;
+    private PartnerCalls partnerCalls;
     private Backlog backlog;
     private Metrics metrics;
     private StatusPage statusPage;
@@ -178,7 +179,7 @@ public class FanoutSetup extends MainListenerSupport {
 
     /** Creates the configured sinks (and the demo's archive) and returns their names. */
     private List<String> createSinks(CamelContext context, Settings settings) {
-        PartnerCalls partnerCalls = new PartnerCalls(outbox);
+        partnerCalls = new PartnerCalls(outbox);
         context.getRegistry().bind("partnerCalls", partnerCalls);
         partnerCalls.steps().forEach(context.getRegistry()::bind);
         context.getRegistry().bind("archive", new Archive());
@@ -209,10 +210,6 @@ public class FanoutSetup extends MainListenerSupport {
                     outbox.addSink(new Sink(sink, filter, untilDelivered, InfluxPoints::isPermanent, null));
                 }
                 case "http", "endpoint" -> {
-                    if ("http".equals(type)) {
-                        partnerCalls.addPartner(sink, PartnerCalls.headers(prefix, parameters.get("headers"),
-                                settings.optional(prefix + "bearer-token").orElse(null)));
-                    }
                     Sink.Retry retry = new Sink.Retry(initialDelay, multiplier, maxDelay,
                             (int) settings.number(prefix + "retry.max-attempts", 0, 0, 1_000_000),
                             settings.number(prefix + "retry.max-age-ms", 604_800_000L, 1, Long.MAX_VALUE));
@@ -221,8 +218,14 @@ public class FanoutSetup extends MainListenerSupport {
                             (int) settings.number(prefix + "circuit.minimum-calls", 10, 1, 10_000),
                             settings.number(prefix + "circuit.open-ms", 30_000, 1, 86_400_000));
                     int concurrency = (int) settings.number(prefix + "concurrency", 4, 1, 64);
-                    context.getRegistry().bind("sink-" + sink + "-pool",
-                            context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency));
+                    var calls = context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency);
+                    context.getRegistry().bind("sink-" + sink + "-pool", calls);
+                    if ("http".equals(type)) {
+                        partnerCalls.addPartner(sink, prefix, parameters.get("url"), PartnerCalls.headers(prefix, parameters.get("headers"),
+                                        settings.optional(prefix + "bearer-token").orElse(null)),
+                                Integer.parseInt(parameters.get("connect-timeout-ms")), Integer.parseInt(parameters.get("response-timeout-ms")),
+                                concurrency, calls);
+                    }
                     outbox.addSink(new Sink(sink, filter, retry, error -> false, circuit));
                 }
                 case "s3", "directory" -> {
@@ -406,6 +409,13 @@ public class FanoutSetup extends MainListenerSupport {
     public void afterStop(BaseMainSupport main) {
         if (demo != null) {
             demo.close();
+        }
+        if (partnerCalls != null) {
+            try {
+                partnerCalls.close();
+            } catch (Exception e) {
+                LOG.warn("closing the partners' connections failed: {}", e.getMessage());
+            }
         }
         if (outbox != null) {
             try {

@@ -30,6 +30,7 @@ class StartupErrorsIT {
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
         "FANOUT_SINK_ACME_URL             |             | fanout.sink.acme.url is required",
+        "FANOUT_SINK_ACME_URL             | ftp://example.com/in | fanout.sink.acme.url must be an http:// or https:// URL with a host",
         "FANOUT_SINK_ACME_CONCURRENCY     | many        | fanout.sink.acme.concurrency must be a whole number, not 'many'",
         "FANOUT_SINK_ACME_HEADERS         | X-Fleet     | fanout.sink.acme.headers has 'X-Fleet': write Name: value",
         "FANOUT_SINK_ACME_BEARER_TOKEN    | a\u0001b    | fanout.sink.acme.bearer-token contains a control character",
