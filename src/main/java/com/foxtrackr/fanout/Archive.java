@@ -18,6 +18,7 @@ import java.util.zip.GZIPOutputStream;
  */
 public class Archive {
     private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy/MM/dd/HH").withZone(ZoneOffset.UTC);
+    private static final long HOUR_MS = 3_600_000;
 
     public record ArchiveObject(String key, byte[] content, int count) {
     }
@@ -30,7 +31,7 @@ public class Archive {
     }
 
     public List<ArchiveObject> objects(Batch batch, String prefix, String sinkName) throws IOException, UnarchivableException {
-        Map<String, List<byte[]>> byHour = new TreeMap<>();
+        Map<Long, List<byte[]>> byHour = new TreeMap<>();
         for (Batch.Item item : batch.items()) {
             for (byte b : item.payload()) {
                 if (b == '\n' || b == '\r') {
@@ -38,10 +39,10 @@ public class Archive {
                             + " contains a line break, so it cannot be archived one per line");
                 }
             }
-            byHour.computeIfAbsent(HOUR.format(Instant.ofEpochMilli(item.timeMs())), hour -> new ArrayList<>()).add(item.payload());
+            byHour.computeIfAbsent(Math.floorDiv(item.timeMs(), HOUR_MS), hour -> new ArrayList<>()).add(item.payload());
         }
         List<ArchiveObject> objects = new ArrayList<>();
-        for (Map.Entry<String, List<byte[]>> hour : byHour.entrySet()) {
+        for (Map.Entry<Long, List<byte[]>> hour : byHour.entrySet()) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
                 for (byte[] payload : hour.getValue()) {
@@ -49,7 +50,7 @@ public class Archive {
                     gzip.write('\n');
                 }
             }
-            objects.add(new ArchiveObject(prefix + "/" + hour.getKey() + "/" + sinkName + "-" + batch.id() + ".ndjson.gz",
+            objects.add(new ArchiveObject(prefix + "/" + HOUR.format(Instant.ofEpochMilli(hour.getKey() * HOUR_MS)) + "/" + sinkName + "-" + batch.id() + ".ndjson.gz",
                     bytes.toByteArray(), hour.getValue().size()));
         }
         return objects;

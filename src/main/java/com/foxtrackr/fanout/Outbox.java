@@ -60,6 +60,8 @@ public class Outbox implements AutoCloseable {
     private final Map<String, Cursor> cursors = new ConcurrentHashMap<>();
     /** Messages up to this id that no delivery row needs are gone; guarded by the write lock. */
     private long removedThrough;
+    /** Whether {@link #sinksConfigured} has kept the sinks' places: before, a message would have no sink to wait for it. */
+    private volatile boolean sinksConfigured;
     /** What the current transaction changes in memory once it is committed; guarded by the write lock. */
     private final List<Runnable> afterCommit = new ArrayList<>();
 
@@ -308,13 +310,18 @@ public class Outbox implements AutoCloseable {
         return HEX.formatHex(keyBytes(payload));
     }
 
-    /** The key's 16 bytes: the first half of the payload's SHA-256. */
-    private static byte[] keyBytes(byte[] payload) {
+    /** A digest per thread: looking one up costs more than hashing a small payload. */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
-            return Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(payload), 16);
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    });
+
+    /** The key's 16 bytes: the first half of the payload's SHA-256. */
+    private static byte[] keyBytes(byte[] payload) {
+        return Arrays.copyOf(SHA_256.get().digest(payload), 16);
     }
 
     /** What ingest hands to the outbox: an accepted message, or a refused payload with its reason. */
@@ -341,6 +348,9 @@ public class Outbox implements AutoCloseable {
      * transaction; a repeated message is stored once. The broker is acknowledged only after this returns.
      */
     public void storeAll(List<Incoming> batch) throws SQLException {
+        if (!sinksConfigured) {
+            throw new IllegalStateException("the outbox stores nothing before its sinks are configured");
+        }
         int[] storedAndRejected = inTransaction(() -> {
             long now = System.currentTimeMillis();
             int stored = 0;
@@ -808,6 +818,7 @@ public class Outbox implements AutoCloseable {
             }
             return keepWorkOfSinksOtherThanThese();
         });
+        sinksConfigured = true;
         kept.forEach((sink, n) -> LOG.warn("sink={} event=not-configured pending={} note=\"kept until the sink "
                 + "is configured again\"", sink, n));
     }

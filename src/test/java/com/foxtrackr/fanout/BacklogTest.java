@@ -28,6 +28,7 @@ class BacklogTest {
         outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
         outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
                 Archive::isPermanent, null));
+        outbox.sinksConfigured();
         List<Outbox.Incoming> messages = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             messages.add(new Outbox.Incoming(("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,

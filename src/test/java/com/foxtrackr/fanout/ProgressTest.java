@@ -30,6 +30,7 @@ class ProgressTest {
             outbox.metrics(metrics);
             outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
                     Archive::isPermanent, null));
+            outbox.sinksConfigured();
             Progress progress = new Progress(backlog, metrics, List.of("archive"));
             List<Outbox.Incoming> messages = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
