@@ -124,6 +124,24 @@ class PartnerIT extends WithBrokerAndInflux {
         }
     }
 
+    // A partner that does not answer within response-timeout-ms: the call is given up and counts as a failed
+    // attempt (here the only one allowed), not a wait without end.
+    @Test
+    void should_give_up_a_call_that_gets_no_answer_within_the_response_timeout() throws Exception {
+        partner.start();
+        partner.stubFor(post("/ingest").willReturn(aResponse().withStatus(200).withFixedDelay(5000)));
+        try (Bundle bundle = bundle()
+                     .with("FANOUT_SINK_ACME_RESPONSE_TIMEOUT_MS", "300")
+                     .with("FANOUT_SINK_ACME_RETRY_MAX_ATTEMPTS", "1")
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            publisher.publish(BAT, Messages.battery("dev-1", Messages.T0, 42));
+            await().atMost(Duration.ofSeconds(4)).until(() -> OutboxDb.count(bundle.outbox(),
+                    "SELECT count(*) FROM delivery WHERE sink = 'acme' AND state = 'dead' AND attempts = 1"
+                            + " AND last_error LIKE 'gave up after 1 attempts: %timed out%'") == 1);
+        }
+    }
+
     // A partner that takes 2 s per answer delays only itself: InfluxDB and ingestion keep up.
     @Test
     void should_not_let_a_slow_partner_hold_back_influxdb_or_ingestion() throws Exception {
