@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 
 import okhttp3.OkHttpClient;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.builder.TemplatedRouteBuilder;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
@@ -95,7 +96,12 @@ public class FanoutSetup extends MainListenerSupport {
         String mode = demo != null ? demo.description() : "broker: " + StatusPage.withoutUserInfo(mqtt.url());
 
         var json = MessageValidator.objectMapper(maxPayload);
-        context.getRegistry().bind("validator", new MessageValidator(maxPayload));
+        MessageValidator validator = new MessageValidator(maxPayload);
+        context.getRegistry().bind("checkSize", (Processor) validator::checkSize);
+        context.getRegistry().bind("checkEncoding", (Processor) validator::checkEncoding);
+        context.getRegistry().bind("parse", (Processor) validator::parse);
+        context.getRegistry().bind("checkCommonFields", (Processor) validator::checkCommonFields);
+        context.getRegistry().bind("checkSeries", (Processor) validator::checkSeries);
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
         try {
