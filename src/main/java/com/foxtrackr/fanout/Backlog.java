@@ -96,16 +96,51 @@ public class Backlog implements AutoCloseable {
 
     private synchronized Snapshot count() throws SQLException {
         long started = System.currentTimeMillis();
+        // per sink: pending, the oldest pending message's id, dead
         Map<String, long[]> bySink = new TreeMap<>();
         try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery("SELECT sink, state, count(*), min(message_id) FROM outstanding GROUP BY sink, state")) {
+             ResultSet rs = s.executeQuery("SELECT sink, state, count(*), min(message_id) FROM delivery GROUP BY sink, state")) {
             while (rs.next()) {
                 long[] c = bySink.computeIfAbsent(rs.getString(1), k -> new long[3]);
                 if ("dead".equals(rs.getString(2))) {
                     c[2] = rs.getLong(3);
                 } else {
                     c[0] += rs.getLong(3);
-                    c[1] = c[1] == 0 ? rs.getLong(4) : Math.min(c[1], rs.getLong(4));
+                    c[1] = oldest(c[1], rs.getLong(4));
+                }
+            }
+        }
+        // The messages beyond a sink's cursor are all there (a message goes only once every cursor has passed it),
+        // so they are counted from the ids, less those marked for other sinks: without reading the messages.
+        long lastId;
+        try (Statement s = db.createStatement();
+             ResultSet rs = s.executeQuery("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'message'), 0)")) {
+            lastId = rs.getLong(1);
+        }
+        try (Statement s = db.createStatement();
+             ResultSet cursors = s.executeQuery("SELECT sink, through FROM sink_cursor");
+             PreparedStatement notForIt = db.prepareStatement("SELECT count(*) FROM message WHERE sinks IS NOT NULL AND id > ?2 "
+                     + "AND instr(',' || sinks || ',', ',' || ?1 || ',') = 0");
+             PreparedStatement firstForIt = db.prepareStatement("SELECT id FROM message WHERE id > ?2 "
+                     + "AND (sinks IS NULL OR instr(',' || sinks || ',', ',' || ?1 || ',') > 0) ORDER BY id LIMIT 1")) {
+            while (cursors.next()) {
+                String sink = cursors.getString(1);
+                long through = cursors.getLong(2);
+                if (through >= lastId) {
+                    continue;
+                }
+                long[] c = bySink.computeIfAbsent(sink, k -> new long[3]);
+                notForIt.setString(1, sink);
+                notForIt.setLong(2, through);
+                try (ResultSet rs = notForIt.executeQuery()) {
+                    c[0] += lastId - through - rs.getLong(1);
+                }
+                firstForIt.setString(1, sink);
+                firstForIt.setLong(2, through);
+                try (ResultSet rs = firstForIt.executeQuery()) {
+                    if (rs.next()) {
+                        c[1] = oldest(c[1], rs.getLong(1));
+                    }
                 }
             }
         }
@@ -130,6 +165,10 @@ public class Backlog implements AutoCloseable {
         last = new Snapshot(sinks, rejected, now, now - started);
         counts.incrementAndGet();
         return last;
+    }
+
+    private static long oldest(long id, long other) {
+        return id == 0 ? other : Math.min(id, other);
     }
 
     @Override

@@ -101,6 +101,8 @@ public class Outbox implements AutoCloseable {
             rebuild(s, "message", MESSAGE_TABLE, "AUTOINCREMENT",
                     "SELECT id, key, topic, kind, device_id, time_ms, received_ms, payload, NULL FROM message");
             addColumn(s, "message", "sinks", "TEXT");
+            // the messages that not every sink takes, for the backlog counts (none when every sink takes all)
+            s.execute("CREATE INDEX IF NOT EXISTS message_for_some ON message (sinks) WHERE sinks IS NOT NULL");
             s.execute("""
                     CREATE TABLE IF NOT EXISTS delivery (
                       message_id INTEGER NOT NULL REFERENCES message (id),
@@ -431,23 +433,31 @@ public class Outbox implements AutoCloseable {
         }
         int limit = sink.oneAtATime() ? 1 : max;
         List<Batch.Item> items = select(sinkName, "d.next_attempt_ms <= ?", now, limit);
-        long through = items.size() < limit ? beyondCursor(sinkName, cursors.get(sinkName).through(), Long.MAX_VALUE, limit - items.size(), items) : 0;
+        Scan scan = items.size() < limit
+                ? beyondCursor(sinkName, cursors.get(sinkName).through(), Long.MAX_VALUE, limit - items.size(), items) : Scan.NONE;
         if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
             sink.stopIsolating();
             return claim(sinkName, max);
         }
-        return new Batch(0, items, items.size() == max, through);
+        // full: more may be waiting, even if some of the messages looked at were not for this sink
+        return new Batch(0, items, items.size() == max || scan.more(), scan.last());
+    }
+
+    /** The last message id a claim looked at (0 if none), and whether there may be more after it. */
+    private record Scan(long last, boolean more) {
+        static final Scan NONE = new Scan(0, false);
     }
 
     /**
-     * Adds to {@code items} up to {@code max} messages after {@code after} (and up to {@code upTo}) that the sink
-     * takes, and returns the last id it looked at (0 if none). Messages that are not for the sink are passed
-     * over: when a whole run of them is, the cursor moves past them at once.
+     * Adds to {@code items} the messages that the sink takes among the next {@code max} after {@code after} (and
+     * up to {@code upTo}). Messages that are not for the sink are passed over: when a whole run of them is, the
+     * cursor moves past them at once.
      */
-    private long beyondCursor(String sinkName, long after, long upTo, int max, List<Batch.Item> items) throws SQLException {
+    private Scan beyondCursor(String sinkName, long after, long upTo, int max, List<Batch.Item> items) throws SQLException {
         long from = after;
         while (true) {
             long last = 0;
+            int scanned = 0;
             int before = items.size();
             synchronized (readDb) {
                 try (PreparedStatement q = readDb.prepareStatement("""
@@ -459,6 +469,7 @@ public class Outbox implements AutoCloseable {
                     try (ResultSet rs = q.executeQuery()) {
                         while (rs.next()) {
                             last = rs.getLong(1);
+                            scanned++;
                             String takenBy = rs.getString(8);
                             if (takenBy == null || Arrays.asList(takenBy.split(",")).contains(sinkName)) {
                                 items.add(new Batch.Item(last, rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
@@ -469,7 +480,7 @@ public class Outbox implements AutoCloseable {
                 }
             }
             if (last == 0 || items.size() > before || upTo != Long.MAX_VALUE) {
-                return last;
+                return new Scan(last, scanned == max);
             }
             long passed = last;
             inTransaction(() -> moveCursor(sinkName, new Cursor(passed, 0, 0)));

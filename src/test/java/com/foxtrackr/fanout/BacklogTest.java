@@ -61,6 +61,50 @@ class BacklogTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> backlog.snapshot().sink("archive").pending() == 6);
     }
 
+    // The counts, taken from the ids beyond each sink's cursor, agree with the outbox's own view: a sink that
+    // takes one kind, retries and dead letters, and the oldest pending message.
+    @Test
+    void should_count_what_each_sink_has_still_to_do() throws Exception {
+        backlog.close();
+        outbox.close();
+        outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+        outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                Archive::isPermanent, null));
+        outbox.addSink(new Sink("acme", SinkFilter.parse("", "battery", null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                error -> false, null));
+        outbox.sinksConfigured();
+        List<Outbox.Incoming> messages = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            messages.add(new Outbox.Incoming(("{\"b\":" + i + "}").getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x",
+                    i % 4 == 0 ? "other" : "battery", 7, "d", i, null));
+        }
+        outbox.storeAll(messages);
+        Batch calls = outbox.claim("acme", 8);
+        assertEquals(6, calls.size(), "a claim looks at 8 messages, 6 of them batteries");
+        assertTrue(calls.full(), "and more wait: the sink claims again at once");
+        outbox.settle("acme", calls, List.of(
+                new Outbox.Outcome(calls.items().get(0), Outbox.Outcome.Result.DELIVERED, null, 0),
+                new Outbox.Outcome(calls.items().get(1), Outbox.Outcome.Result.RETRY, "HTTP 503", 0),
+                new Outbox.Outcome(calls.items().get(2), Outbox.Outcome.Result.DEAD, "HTTP 400", 0),
+                new Outbox.Outcome(calls.items().get(3), Outbox.Outcome.Result.DELIVERED, null, 0),
+                new Outbox.Outcome(calls.items().get(4), Outbox.Outcome.Result.DELIVERED, null, 0),
+                new Outbox.Outcome(calls.items().get(5), Outbox.Outcome.Result.DELIVERED, null, 0)));
+        outbox.delivered("archive", outbox.claim("archive", 3));
+        backlog = new Backlog(file);
+        Backlog.Snapshot counted = backlog.snapshot();
+        // 10 "other" first, then 15 batteries of the 20: acme took 6 (one retry, one dead), the archive 3 of 20 + 10
+        assertEquals(15 - 6 + 1, counted.sink("acme").pending());
+        assertEquals(1, counted.sink("acme").dead());
+        assertEquals(27, counted.sink("archive").pending());
+        assertEquals(outbox.pending("acme"), counted.sink("acme").pending());
+        assertEquals(outbox.pending("archive"), counted.sink("archive").pending());
+        long retried = calls.items().get(1).messageId();
+        try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+             var rs = db.createStatement().executeQuery("SELECT received_ms FROM message WHERE id = " + retried)) {
+            assertEquals(rs.getLong(1), counted.sink("acme").oldestPendingReceivedMs());
+        }
+    }
+
     // A count of a large backlog is kept 20 times as long as it took: counting takes at most a twentieth of a core.
     @Test
     void should_keep_a_slow_count_longer() {
