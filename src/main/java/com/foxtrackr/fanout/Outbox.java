@@ -525,7 +525,8 @@ public class Outbox implements AutoCloseable {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();
-        Cursor writing = new Cursor(cursor.through(), id, due.through());
+        // the claim may have moved the cursor past messages that were not for this sink
+        Cursor writing = new Cursor(cursors.get(sinkName).through(), id, due.through());
         inTransaction(() -> {
             try (PreparedStatement assign = db.prepareStatement("UPDATE delivery SET batch = ? WHERE message_id = ? AND sink = ?")) {
                 for (Batch.Item item : due.items()) {
@@ -596,7 +597,7 @@ public class Outbox implements AutoCloseable {
     private Void moveCursor(String sinkName, Cursor moved) throws SQLException {
         save(sinkName, moved);
         long allThrough;
-        // every cursor kept, including those of sinks no longer configured until maintenance has kept their work
+        // the lowest cursor: from the table, as committed (with this sink's new place)
         try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT min(through) FROM sink_cursor")) {
             allThrough = rs.getLong(1);
         }
