@@ -133,7 +133,7 @@ public class Outbox implements AutoCloseable {
                       SELECT message_id, sink, state FROM delivery
                       UNION ALL
                       SELECT m.id, c.sink, 'pending' FROM sink_cursor c JOIN message m ON m.id > c.through
-                      WHERE m.sinks IS NULL OR instr(',' || m.sinks || ',', ',' || c.sink || ',') > 0""");
+                      WHERE\s""" + takenBy("m", "c.sink"));
             s.execute("""
                     CREATE TABLE IF NOT EXISTS rejected (
                       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -283,7 +283,7 @@ public class Outbox implements AutoCloseable {
             }
             long last;
             try (Statement s = db.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'message'), 0)")) {
+                 ResultSet rs = s.executeQuery(LAST_MESSAGE_ID)) {
                 last = rs.getLong(1);
             }
             return new Cursor(last, 0, 0);
@@ -470,8 +470,8 @@ public class Outbox implements AutoCloseable {
                         while (rs.next()) {
                             last = rs.getLong(1);
                             scanned++;
-                            String takenBy = rs.getString(8);
-                            if (takenBy == null || Arrays.asList(takenBy.split(",")).contains(sinkName)) {
+                            String forSinks = rs.getString(8);
+                            if (forSinks == null || Arrays.asList(forSinks.split(",")).contains(sinkName)) {
                                 items.add(new Batch.Item(last, rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
                                         rs.getBytes(6), 0, rs.getLong(7), false));
                             }
@@ -634,6 +634,17 @@ public class Outbox implements AutoCloseable {
         }
         return null;
     }
+
+    /**
+     * SQL: the sink that {@code sink} (an SQL expression) names takes the message of table or alias {@code message}:
+     * every sink does when its column {@code sinks} is NULL, else the sinks it lists.
+     */
+    static String takenBy(String message, String sink) {
+        return "(%1$s.sinks IS NULL OR instr(',' || %1$s.sinks || ',', ',' || %2$s || ',') > 0)".formatted(message, sink);
+    }
+
+    /** SQL: the last message id given (AUTOINCREMENT keeps it even once the message is gone), 0 if none. */
+    public static final String LAST_MESSAGE_ID = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'message'), 0)";
 
     /** A condition on message ids: the message is behind every sink's cursor. */
     static final String PASSED_BY_EVERY_CURSOR = "id <= (SELECT min(through) FROM sink_cursor)";
@@ -848,7 +859,7 @@ public class Outbox implements AutoCloseable {
         try (PreparedStatement keep = db.prepareStatement("""
                      INSERT OR IGNORE INTO delivery (message_id, sink, next_attempt_ms)
                      SELECT id, ?1, received_ms FROM message
-                     WHERE id > ?2 AND (sinks IS NULL OR instr(',' || sinks || ',', ',' || ?1 || ',') > 0)""");
+                     WHERE id > ?2 AND\s""" + takenBy("message", "?1"));
              PreparedStatement forget = db.prepareStatement("DELETE FROM sink_cursor WHERE sink = ?")) {
             for (var e : unconfigured.entrySet()) {
                 keep.setString(1, e.getKey());

@@ -53,6 +53,18 @@ class OutboxTest {
         return o;
     }
 
+    /** Reopens the outbox on a new file that an earlier version made: these statements make it. */
+    void openEarlierOutbox(String... statements) throws Exception {
+        outbox.close();
+        file = Files.createTempDirectory("outbox").resolve("outbox.db");
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+            for (String statement : statements) {
+                db.createStatement().execute(statement);
+            }
+        }
+        outbox = reopen();
+    }
+
     void restart(String archive, String... partners) throws Exception {
         outbox.close();
         outbox = reopen(archive, partners);
@@ -109,17 +121,12 @@ class OutboxTest {
     // An outbox made by an earlier version (ids that could be reused) keeps its messages and their ids.
     @Test
     void should_keep_the_messages_of_an_earlier_outbox_and_never_reuse_their_ids() throws Exception {
-        outbox.close();
-        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
-            db.createStatement().execute("CREATE TABLE message (id INTEGER PRIMARY KEY, key TEXT NOT NULL, topic TEXT NOT NULL, "
-                    + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)");
-            db.createStatement().execute("INSERT INTO message VALUES (41, 'k', 't', 'other', 'd', 1, 1, x'7b7d')");
-        }
-        file = old;
-        outbox = reopen();
+        openEarlierOutbox(
+                "CREATE TABLE message (id INTEGER PRIMARY KEY, key TEXT NOT NULL, topic TEXT NOT NULL, "
+                        + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)",
+                "INSERT INTO message VALUES (41, 'k', 't', 'other', 'd', 1, 1, x'7b7d')");
         store(1);
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old);
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
              ResultSet rs = db.createStatement().executeQuery("SELECT group_concat(id) FROM (SELECT id FROM message ORDER BY id)")) {
             assertEquals("41,42", rs.getString(1));
         }
@@ -135,19 +142,14 @@ class OutboxTest {
     }
 
     void assertRepeatsRecognised(String seenTable, String keyLiteral) throws Exception {
-        outbox.close();
-        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
-            db.createStatement().execute(seenTable);
-            db.createStatement().execute("CREATE INDEX seen_by_time ON seen (seen_ms)");
-            db.createStatement().execute("INSERT INTO seen VALUES (" + keyLiteral + ", " + System.currentTimeMillis() + ")");
-        }
-        file = old;
-        outbox = reopen();
+        openEarlierOutbox(
+                seenTable,
+                "CREATE INDEX seen_by_time ON seen (seen_ms)",
+                "INSERT INTO seen VALUES (" + keyLiteral + ", " + System.currentTimeMillis() + ")");
         store(1);
         store(2);
         assertEquals(1, outbox.pending("archive"), "the payload seen before is a repeat: " + seenTable);
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file)) {
             db.createStatement().execute("UPDATE seen SET seen_ms = 0 WHERE time_ms = -1");
         }
         outbox.maintain();
@@ -266,20 +268,15 @@ class OutboxTest {
     // An outbox made when every message had a delivery row per sink: those rows are delivered, then what comes next.
     @Test
     void should_deliver_the_rows_of_an_earlier_outbox() throws Exception {
-        outbox.close();
-        Path old = Files.createTempDirectory("outbox").resolve("outbox.db");
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + old)) {
-            db.createStatement().execute("CREATE TABLE message (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, topic TEXT NOT NULL, "
-                    + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)");
-            db.createStatement().execute("CREATE TABLE delivery (message_id INTEGER NOT NULL REFERENCES message (id), sink TEXT NOT NULL, "
-                    + "state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL, "
-                    + "first_error TEXT, first_error_ms INTEGER, last_error TEXT, last_error_ms INTEGER, batch INTEGER, "
-                    + "PRIMARY KEY (message_id, sink)) WITHOUT ROWID");
-            db.createStatement().execute("INSERT INTO message VALUES (1, 'k1', 't', 'other', 'd', 1, 1, x'7b7d'), (2, 'k2', 't', 'other', 'd', 1, 1, x'7b7d')");
-            db.createStatement().execute("INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (1, 'archive', 1), (2, 'archive', 1)");
-        }
-        file = old;
-        outbox = reopen();
+        openEarlierOutbox(
+                "CREATE TABLE message (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, topic TEXT NOT NULL, "
+                        + "kind TEXT NOT NULL, device_id TEXT NOT NULL, time_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, payload BLOB NOT NULL)",
+                "CREATE TABLE delivery (message_id INTEGER NOT NULL REFERENCES message (id), sink TEXT NOT NULL, "
+                        + "state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL, "
+                        + "first_error TEXT, first_error_ms INTEGER, last_error TEXT, last_error_ms INTEGER, batch INTEGER, "
+                        + "PRIMARY KEY (message_id, sink)) WITHOUT ROWID",
+                "INSERT INTO message VALUES (1, 'k1', 't', 'other', 'd', 1, 1, x'7b7d'), (2, 'k2', 't', 'other', 'd', 1, 1, x'7b7d')",
+                "INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (1, 'archive', 1), (2, 'archive', 1)");
         store(1);
         assertEquals(3, outbox.pending("archive"));
         Batch batch = outbox.claimArchive("archive", 10, 0);
