@@ -4,16 +4,19 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -52,7 +55,7 @@ public class PartnerCalls implements AutoCloseable {
      * exchange and split per message cost about a third of the sink's CPU during a backlog drain.
      */
     private record Partner(URI url, Map<String, String> headers, CloseableHttpClient client, RequestConfig timeouts,
-            ExecutorService calls) {
+            int concurrency, ExecutorService calls) {
     }
 
     public PartnerCalls(Outbox outbox) {
@@ -111,7 +114,7 @@ public class PartnerCalls implements AutoCloseable {
                         .build())
                 .build());
         RequestConfig timeouts = RequestConfig.custom().setResponseTimeout(Timeout.ofMilliseconds(responseTimeoutMs)).build();
-        partners.put(sink, new Partner(uri, Map.copyOf(partnerHeaders), client, timeouts, calls));
+        partners.put(sink, new Partner(uri, Map.copyOf(partnerHeaders), client, timeouts, concurrency, calls));
     }
 
     /** The steps of sink-endpoint.yaml, registered under these names by FanoutSetup. */
@@ -122,19 +125,27 @@ public class PartnerCalls implements AutoCloseable {
                 "partnerFailed", exchange -> failed(exchange, sink(exchange)));
     }
 
-    /** An http sink: calls its partner once for each message of the batch; what became of each. */
+    /**
+     * An http sink: calls its partner once for each message of the batch; what became of each. Each of the sink's
+     * threads takes the batch's next message until none is left: a thread is handed work once per batch, not once
+     * per message.
+     */
     public Collection<Outbox.Outcome> call(String sinkName, Batch batch) throws InterruptedException, ExecutionException {
         Partner partner = partners.get(sinkName);
         Sink sink = outbox.sink(sinkName);
-        List<Future<Outbox.Outcome>> calls = new ArrayList<>(batch.size());
-        for (Batch.Item item : batch.items()) {
-            calls.add(partner.calls().submit(() -> call(partner, sink, item)));
+        List<Batch.Item> items = batch.items();
+        Outbox.Outcome[] outcomes = new Outbox.Outcome[items.size()];
+        AtomicInteger next = new AtomicInteger();
+        Callable<Void> caller = () -> {
+            for (int i = next.getAndIncrement(); i < outcomes.length; i = next.getAndIncrement()) {
+                outcomes[i] = call(partner, sink, items.get(i));
+            }
+            return null;
+        };
+        for (Future<Void> calls : partner.calls().invokeAll(Collections.nCopies(Math.min(partner.concurrency(), outcomes.length), caller))) {
+            calls.get();
         }
-        List<Outbox.Outcome> outcomes = new ArrayList<>(calls.size());
-        for (Future<Outbox.Outcome> call : calls) {
-            outcomes.add(call.get());
-        }
-        return outcomes;
+        return Arrays.asList(outcomes);
     }
 
     private static Outbox.Outcome call(Partner partner, Sink sink, Batch.Item item) {
