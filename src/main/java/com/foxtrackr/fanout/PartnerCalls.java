@@ -142,8 +142,9 @@ public class PartnerCalls implements AutoCloseable {
             }
             return null;
         };
-        for (Future<Void> calls : partner.calls().invokeAll(Collections.nCopies(Math.min(partner.concurrency(), outcomes.length), caller))) {
-            calls.get();
+        int threads = Math.min(partner.concurrency(), outcomes.length);
+        for (Future<Void> thread : partner.calls().invokeAll(Collections.nCopies(threads, caller))) {
+            thread.get();
         }
         return Arrays.asList(outcomes);
     }
