@@ -13,6 +13,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.util.Collection;
 
+import javax.net.SocketFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocketFactory;
@@ -33,10 +34,10 @@ public final class MqttConnection {
     private final String host;
     private final String username;
     private final String password;
-    private final SSLSocketFactory socketFactory;
+    private final SocketFactory socketFactory;
     private final String trust;
 
-    private MqttConnection(String url, String username, String password, SSLSocketFactory socketFactory, String trust) {
+    private MqttConnection(String url, String username, String password, SocketFactory socketFactory, String trust) {
         this.url = url;
         this.host = host(url);
         this.username = username;
@@ -59,7 +60,7 @@ public final class MqttConnection {
         Secrets.add(password);
         var caFile = settings.optional(CA_FILE);
         if (caFile.isEmpty()) {
-            return new MqttConnection(url, username, password, null, "the JVM's trust store");
+            return new MqttConnection(url, username, password, tls ? null : new BufferedSocketFactory(), "the JVM's trust store");
         }
         if (!tls) {
             throw new ConfigException(CA_FILE, "is set, but fanout.mqtt.url ('" + url + "') does not use TLS: write ssl://host:8883");
