@@ -461,17 +461,17 @@ public class Outbox implements AutoCloseable {
             int before = items.size();
             synchronized (readDb) {
                 try (PreparedStatement q = readDb.prepareStatement("""
-                        SELECT id, key, kind, topic, time_ms, payload, received_ms, sinks FROM message
-                        WHERE id > ? AND id <= ? ORDER BY id LIMIT ?""")) {
+                        SELECT id, key, kind, topic, time_ms, payload, received_ms, %s FROM message
+                        WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3""".formatted(takenBy("message", "?4")))) {
                     q.setLong(1, from);
                     q.setLong(2, upTo);
                     q.setInt(3, max);
+                    q.setString(4, sinkName);
                     try (ResultSet rs = q.executeQuery()) {
                         while (rs.next()) {
                             last = rs.getLong(1);
                             scanned++;
-                            String forSinks = rs.getString(8);
-                            if (forSinks == null || Arrays.asList(forSinks.split(",")).contains(sinkName)) {
+                            if (rs.getBoolean(8)) {
                                 items.add(new Batch.Item(last, rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
                                         rs.getBytes(6), 0, rs.getLong(7), false));
                             }
