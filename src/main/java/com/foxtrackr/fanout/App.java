@@ -5,19 +5,34 @@ import org.apache.camel.main.Main;
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
 public class App {
     static final String USAGE = """
-            usage: java -jar foxtrackr-fanout.jar [command]
+            usage: java -jar foxtrackr-fanout.jar [--config-dir DIR] [command]
               (none)      runs the fan-out: ./application.properties and ./routes/*.yaml, the environment overriding any property;
                           with fanout.mqtt.url unset, the demo: an embedded broker and a simulated fleet feed the routes
               check       reads the configuration, tries every connection (broker, each sink) and prints what works;
                           exit code 0 when everything works, 1 when something does not, 2 for a configuration mistake
               dlq ...     the dead-letter queues: list, show, payload, replay, purge (java -jar foxtrackr-fanout.jar dlq)
               --version   the version
-              --help      this text""";
+              --help      this text
+            --config-dir DIR (or FANOUT_CONFIG_DIR=DIR): the folder of application.properties and routes/ (default: the
+                          working directory); a relative fanout.data-dir is taken from it too""";
 
     /** The YAML parser's message on one line, without the quoted source and its caret (indented lines). */
     static String yamlProblem(String message) {
         return message.lines().filter(line -> !line.isBlank() && !line.startsWith("  ")).map(String::trim)
                 .reduce((a, b) -> a + " " + b).orElse(message);
+    }
+
+    /** A relative file: route pattern of application.properties, taken from the configuration folder (null: as it is). */
+    static String routesInConfigFolder() throws java.io.IOException {
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = java.nio.file.Files.newInputStream(ConfigFolder.properties())) {
+            properties.load(in);
+        }
+        String pattern = properties.getProperty("camel.main.routes-include-pattern", "").trim();
+        if (!pattern.startsWith("file:") || pattern.contains(",") || java.nio.file.Path.of(pattern.substring(5)).isAbsolute()) {
+            return null;
+        }
+        return "file:" + ConfigFolder.resolve(pattern.substring(5));
     }
 
     /** The version Maven built, from the jar's manifest. */
@@ -27,6 +42,14 @@ public class App {
     }
 
     public static void main(String[] args) throws Exception {
+        String configDir = System.getenv("FANOUT_CONFIG_DIR");
+        if (args.length >= 2 && args[0].equals("--config-dir")) {
+            configDir = args[1];
+            args = java.util.Arrays.copyOfRange(args, 2, args.length);
+        }
+        if (configDir != null && !configDir.isBlank()) {
+            ConfigFolder.set(java.nio.file.Path.of(configDir));
+        }
         String command = args.length > 0 ? args[0] : "";
         if (command.equals("check")) {
             System.setProperty("FANOUT_LOG_TARGET", "System.err"); // before the first log line configures logging
@@ -42,12 +65,25 @@ public class App {
                 System.out.println("foxtrackr-fanout " + version());
                 System.exit(0);
             }
-            default -> {
+            case "", "check" -> {
             }
+            default -> {
+                System.err.println("ERROR unknown command '" + command + "'\n" + USAGE);
+                System.exit(2);
+            }
+        }
+        String problem = ConfigFolder.problem();
+        if (problem != null) {
+            System.err.println("ERROR " + problem);
+            System.exit(2);
         }
         boolean check = command.equals("check");
         Main main = new Main();
-        main.setDefaultPropertyPlaceholderLocation("file:application.properties");
+        main.setDefaultPropertyPlaceholderLocation("file:" + ConfigFolder.properties());
+        String routes = routesInConfigFolder();
+        if (routes != null) {
+            main.addOverrideProperty("camel.main.routes-include-pattern", routes);
+        }
         main.addMainListener(new FanoutSetup(check));
         try {
             main.run(check ? java.util.Arrays.copyOfRange(args, 1, args.length) : args);

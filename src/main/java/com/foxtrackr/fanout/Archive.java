@@ -11,43 +11,38 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.GZIPOutputStream;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+
 /**
- * Turns a claimed batch into archive objects: the raw payloads as received, one per line, gzip, one object
- * per hour of timeMs, under prefix/yyyy/MM/dd/HH/(sink)-(batch id).ndjson.gz. Keys hold no value from a
- * message, so no device id or topic can change their structure; the batch id makes them deterministic.
+ * Turns a claimed batch into archive objects, gzip, one per hour of timeMs, under
+ * prefix/yyyy/MM/dd/HH/(sink)-(batch id).ndjson.gz. Each line is one record:
+ * {"key":…,"topic":…,"receivedMs":…,"payload":"(the payload's bytes in base64)"}, so that any payload (a line
+ * break, CRLF, bytes that are not UTF-8) reads back exactly. Keys hold no value from a message, so no device id or
+ * topic can change their structure; the batch id makes them deterministic.
  */
 public class Archive {
     private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy/MM/dd/HH").withZone(ZoneOffset.UTC);
     private static final long HOUR_MS = 3_600_000;
+    /** ASCII records: a topic's characters beyond ASCII are JSON escapes, which every reader decodes the same way. */
+    private static final JsonFactory JSON = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
     public record ArchiveObject(String key, byte[] content, int count) {
     }
 
-    /** A payload that cannot be stored one per line: it goes to the sink's dead-letter queue, alone. */
-    public static class UnarchivableException extends Exception {
-        public UnarchivableException(String reason) {
-            super(reason);
-        }
-    }
-
-    public List<ArchiveObject> objects(Batch batch, String prefix, String sinkName) throws IOException, UnarchivableException {
-        Map<Long, List<byte[]>> byHour = new TreeMap<>();
+    public List<ArchiveObject> objects(Batch batch, String prefix, String sinkName) throws IOException {
+        Map<Long, List<Batch.Item>> byHour = new TreeMap<>();
         for (Batch.Item item : batch.items()) {
-            for (byte b : item.payload()) {
-                if (b == '\n' || b == '\r') {
-                    throw new UnarchivableException("payload of message " + item.messageId()
-                            + " contains a line break, so it cannot be archived one per line");
-                }
-            }
-            byHour.computeIfAbsent(Math.floorDiv(item.timeMs(), HOUR_MS), hour -> new ArrayList<>()).add(item.payload());
+            byHour.computeIfAbsent(Math.floorDiv(item.timeMs(), HOUR_MS), hour -> new ArrayList<>()).add(item);
         }
         List<ArchiveObject> objects = new ArrayList<>();
-        for (Map.Entry<Long, List<byte[]>> hour : byHour.entrySet()) {
+        for (Map.Entry<Long, List<Batch.Item>> hour : byHour.entrySet()) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
-                for (byte[] payload : hour.getValue()) {
-                    gzip.write(payload);
-                    gzip.write('\n');
+                for (Batch.Item item : hour.getValue()) {
+                    record(item, gzip);
                 }
             }
             objects.add(new ArchiveObject(prefix + "/" + HOUR.format(Instant.ofEpochMilli(hour.getKey() * HOUR_MS)) + "/" + sinkName + "-" + batch.id() + ".ndjson.gz",
@@ -56,20 +51,26 @@ public class Archive {
         return objects;
     }
 
+    /** One line: the message's key, topic and receive time beside its payload, which base64 keeps byte for byte. */
+    static void record(Batch.Item item, java.io.OutputStream out) throws IOException {
+        try (JsonGenerator line = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+            line.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            line.writeStartObject();
+            line.writeStringField("key", item.key());
+            line.writeStringField("topic", item.topic());
+            line.writeNumberField("receivedMs", item.receivedMs());
+            line.writeFieldName("payload");
+            line.writeBinary(item.payload());
+            line.writeEndObject();
+        }
+        out.write('\n');
+    }
+
     /** A key prefix that stays a plain relative path: no leading slash, no dot segments, no control characters. */
     static void checkPrefix(String property, String prefix) {
         if (prefix.chars().anyMatch(c -> Character.isISOControl(c) || c == '\\')
                 || List.of(prefix.split("/", -1)).stream().anyMatch(s -> s.isEmpty() || s.equals(".") || s.equals(".."))) {
             throw new ConfigException(property, "is '" + prefix + "': use a relative path such as foxtrackr/raw");
         }
-    }
-
-    public static boolean isPermanent(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof UnarchivableException) {
-                return true;
-            }
-        }
-        return false;
     }
 }

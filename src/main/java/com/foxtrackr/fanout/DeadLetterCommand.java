@@ -19,7 +19,7 @@ public final class DeadLetterCommand {
               replay [selection]                    back to pending: the sink delivers them again; prints how many
               purge [selection]                     deletes them for good; prints how many
             selection: --sink NAME (or rejected, for purge) --device ID --from TIME --to TIME (message time, ISO-8601)
-            the outbox is <fanout.data-dir>/outbox.db, read from ./application.properties and the environment,
+            the outbox is <fanout.data-dir>/outbox.db, read from application.properties (in the configuration folder) and the environment,
             or --data-dir DIR""";
 
     private DeadLetterCommand() {
@@ -97,23 +97,23 @@ public final class DeadLetterCommand {
         return DeadLetters.Selection.of(options.get("sink"), options.get("device"), options.get("from"), options.get("to"));
     }
 
-    /** The data directory as the bundle sees it: the environment over ./application.properties over "data". */
+    /** The data directory as the bundle sees it: the environment over application.properties over "data". */
     static Path dataDir(String explicit) throws IOException {
         if (explicit != null) {
             return Path.of(explicit);
         }
         String fromEnvironment = System.getenv("FANOUT_DATA_DIR");
         if (fromEnvironment != null && !fromEnvironment.isBlank()) {
-            return Path.of(fromEnvironment);
+            return ConfigFolder.resolve(fromEnvironment);
         }
-        Path file = Path.of("application.properties");
+        Path file = ConfigFolder.properties();
         if (Files.exists(file)) {
             Properties properties = new Properties();
             try (InputStream in = Files.newInputStream(file)) {
                 properties.load(in);
             }
-            return Path.of(properties.getProperty("fanout.data-dir", "data").trim());
+            return ConfigFolder.resolve(properties.getProperty("fanout.data-dir", "data").trim());
         }
-        return Path.of("data");
+        return ConfigFolder.resolve("data");
     }
 }

@@ -55,6 +55,15 @@ public class DeadLetters implements AutoCloseable {
         }
     }
 
+    /** A sink the outbox does not know: the HTTP API answers 404, the command line exits with 2. */
+    public static class NoSuchSinkException extends IllegalArgumentException {
+        NoSuchSinkException(String message) {
+            super(message);
+        }
+    }
+
+    private static final String REJECTED = "rejected";
+
     private final Connection db;
 
     public DeadLetters(Path outboxFile) throws SQLException {
@@ -88,9 +97,38 @@ public class DeadLetters implements AutoCloseable {
         return counts;
     }
 
+    /** The sinks the outbox knows: those configured, and those with deliveries left. */
+    synchronized List<String> sinks() throws SQLException {
+        List<String> sinks = new ArrayList<>();
+        try (ResultSet rs = db.createStatement().executeQuery(
+                "SELECT sink FROM sink_cursor UNION SELECT DISTINCT sink FROM delivery ORDER BY 1")) {
+            while (rs.next()) {
+                sinks.add(rs.getString(1));
+            }
+        }
+        return sinks;
+    }
+
+    /** A sink named in a command must be one the outbox knows (or the rejected input, where it has a meaning). */
+    private void checkSink(String sink, boolean rejectedToo) throws SQLException {
+        if (sink == null || rejectedToo && REJECTED.equals(sink)) {
+            return;
+        }
+        if (REJECTED.equals(sink)) {
+            throw new IllegalArgumentException("rejected input cannot be replayed: ingest refused it; see it with"
+                    + " 'dlq show rejected', and remove it with 'dlq purge --sink rejected'");
+        }
+        List<String> sinks = sinks();
+        if (!sinks.contains(sink)) {
+            throw new NoSuchSinkException("no sink '" + sink + "': the sinks are " + String.join(", ", sinks)
+                    + (rejectedToo ? ", and 'rejected' for the rejected input" : ""));
+        }
+    }
+
     /** The entries of one sink (or "rejected"), newest first, at most limit. */
     public synchronized List<Entry> entries(String sink, int limit) throws SQLException {
-        boolean rejected = "rejected".equals(sink);
+        checkSink(sink, true);
+        boolean rejected = REJECTED.equals(sink);
         String sql = rejected
                 ? "SELECT id, topic, received_ms, 1, reason, received_ms, reason, received_ms FROM rejected ORDER BY id DESC LIMIT ?"
                 : """
@@ -140,6 +178,7 @@ public class DeadLetters implements AutoCloseable {
 
     /** The original payload of one entry, byte for byte; null when there is none. */
     public synchronized byte[] payload(String sink, long id) throws SQLException {
+        checkSink(sink, true);
         String sql = "rejected".equals(sink) ? "SELECT payload FROM rejected WHERE id = ?"
                 : "SELECT m.payload FROM delivery d JOIN message m ON m.id = d.message_id"
                         + " WHERE d.message_id = ? AND d.sink = ? AND d.state = 'dead'";
@@ -156,6 +195,7 @@ public class DeadLetters implements AutoCloseable {
 
     /** Makes the selected dead deliveries pending again, with fresh attempts; returns how many. */
     public synchronized int replay(Selection selection) throws SQLException {
+        checkSink(selection.sink(), false);
         List<Object> parameters = new ArrayList<>();
         String where = selection.where(parameters);
         return update("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_ms = 0 WHERE (message_id, sink) IN"
@@ -175,6 +215,7 @@ public class DeadLetters implements AutoCloseable {
 
     /** Purges a sink's dead letters, or with sink "rejected" the rejected input received in the window. */
     public synchronized int purge(String sink, String deviceId, String from, String to) throws SQLException {
+        checkSink(sink, true);
         Selection selection = Selection.of(sink, deviceId, from, to);
         return "rejected".equals(sink) ? purgeRejected(selection.from(), selection.to()) : purge(selection);
     }

@@ -32,9 +32,31 @@ final class DemoMode implements AutoCloseable {
         rounds = settings.number("fanout.demo.rounds", 0, 0, Long.MAX_VALUE);
     }
 
-    /** The demo when fanout.mqtt.url is unset (or empty), else null. */
+    /**
+     * The demo when fanout.mqtt.url is unset (or empty), else null. Credentials, a CA file or a source with a
+     * client id of the vendor's (not id-demo-*) say the operator meant a real broker: then the start stops instead.
+     */
     static DemoMode ifNoBroker(Settings settings) {
-        return settings.optional("fanout.mqtt.url").isPresent() ? null : new DemoMode(settings);
+        if (settings.optional("fanout.mqtt.url").isPresent()) {
+            return null;
+        }
+        if (System.getenv("FANOUT_MQTT_URL") != null) {
+            throw emptyInTheEnvironment(); // set but blank: it would win over the embedded broker's URL
+        }
+        List<String> meantForABroker = new ArrayList<>();
+        for (String key : List.of("fanout.mqtt.username", "fanout.mqtt.password", "fanout.mqtt.tls.ca-file")) {
+            settings.optional(key).ifPresent(value -> meantForABroker.add(key));
+        }
+        for (String source : settings.list("fanout.sources")) {
+            String key = "fanout.source." + source + ".client-id";
+            settings.optional(key).filter(id -> !id.startsWith("id-demo-")).ifPresent(id -> meantForABroker.add(key + "=" + id));
+        }
+        if (!meantForABroker.isEmpty()) {
+            throw new ConfigException("fanout.mqtt.url", "is not set, which starts the demo (an embedded broker and a simulated fleet), "
+                    + "but " + String.join(", ", meantForABroker) + " is set for a real broker: set fanout.mqtt.url to the broker's "
+                    + "URL (or, for the demo, unset those and use client ids id-demo-NN)");
+        }
+        return new DemoMode(settings);
     }
 
     /**
@@ -74,7 +96,7 @@ final class DemoMode implements AutoCloseable {
                 return configured;
             }
         }
-        archive = Path.of(settings.text("fanout.data-dir", "data")).resolve(ARCHIVE).toAbsolutePath();
+        archive = ConfigFolder.resolve(settings.text("fanout.data-dir", "data")).resolve(ARCHIVE).toAbsolutePath();
         defaultProperty(context, "fanout.sink." + ARCHIVE + ".type", "directory");
         defaultProperty(context, "fanout.sink." + ARCHIVE + ".directory", archive.toString());
         // a file every ten seconds rather than every minute, so that a first look finds one

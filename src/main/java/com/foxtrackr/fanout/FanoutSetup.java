@@ -76,7 +76,11 @@ public class FanoutSetup extends MainListenerSupport {
     public void afterConfigure(BaseMainSupport main) {
         CamelContext context = main.getCamelContext();
         Settings settings = new Settings(context);
-        Path dataDir = Path.of(settings.text("fanout.data-dir", "data"));
+        ConfigKeys.check(context, settings, COMMON_SINK_OPTIONS, System.getenv());
+        if (!checkOnly) {
+            checkHttpPortFree(settings);
+        }
+        Path dataDir = ConfigFolder.resolve(settings.text("fanout.data-dir", "data"));
         int maxPayload = (int) settings.number("fanout.ingest.max-payload-bytes", 65536, 64, 16 * 1024 * 1024);
         String synchronous = settings.text("fanout.outbox.synchronous", "NORMAL").toUpperCase();
         if (!Set.of("NORMAL", "FULL").contains(synchronous)) {
@@ -101,7 +105,6 @@ public class FanoutSetup extends MainListenerSupport {
         context.getRegistry().bind("checkEncoding", (Processor) validator::checkEncoding);
         context.getRegistry().bind("parse", (Processor) validator::parse);
         context.getRegistry().bind("checkCommonFields", (Processor) validator::checkCommonFields);
-        context.getRegistry().bind("checkSeries", (Processor) validator::checkSeries);
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
         try {
@@ -151,6 +154,22 @@ public class FanoutSetup extends MainListenerSupport {
             Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
             probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
             throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
+        }
+    }
+
+    /**
+     * Camel's HTTP server logs a failed bind and runs on without the API, while another process answers on the
+     * port: a port that cannot be bound stops the start instead. (check starts no server, and may run beside the bundle.)
+     */
+    private static void checkHttpPortFree(Settings settings) {
+        String host = settings.text("fanout.http.host", "127.0.0.1");
+        long port = settings.number("fanout.http.port", 8080, 0, 65535);
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new java.net.InetSocketAddress(host, (int) port));
+        } catch (java.io.IOException e) {
+            throw new ConfigException("fanout.http.port", "is " + port + ", which cannot be used on " + host + " (" + e.getMessage()
+                    + "): another process holds it; choose a free port");
         }
     }
 
@@ -239,7 +258,7 @@ public class FanoutSetup extends MainListenerSupport {
                     if ("s3".equals(type)) {
                         context.getRegistry().bind("s3-" + sink, s3Client(settings, prefix, parameters));
                     }
-                    outbox.addSink(new Sink(sink, filter, untilDelivered, Archive::isPermanent, null));
+                    outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
@@ -299,24 +318,42 @@ public class FanoutSetup extends MainListenerSupport {
             }
         }
         checkNumbers(settings, template, prefix);
-        checkKnownOptions(context, template, prefix, commonOptions);
+        checkKnownOptions(context, settings, template, prefix, commonOptions);
         TemplatedRouteBuilder builder = TemplatedRouteBuilder.builder(context, templateId).routeId(routeId);
         values.forEach(builder::parameter);
         builder.add();
         return values;
     }
 
-    /** A misspelt option in application.properties would be silently ignored: refuse it instead. */
-    private static void checkKnownOptions(CamelContext context, RouteTemplateDefinition template, String prefix,
+    /**
+     * A misspelt option, in application.properties or the environment, would be silently ignored: refuse it
+     * instead. (A variable of another instance whose name starts with this one's, such as acme-eu beside acme, is its.)
+     */
+    private static void checkKnownOptions(CamelContext context, Settings settings, RouteTemplateDefinition template, String prefix,
             Set<String> commonOptions) {
         Set<String> known = new HashSet<>(commonOptions);
         template.getTemplateParameters().forEach(p -> known.add(p.getName()));
+        known.remove("name"); // the instance's name is the one in fanout.sources or fanout.sinks
         for (String key : context.getPropertiesComponent().loadPropertiesAsMap().keySet().stream().map(Object::toString).toList()) {
             if (key.startsWith(prefix) && !known.contains(key.substring(prefix.length()))) {
-                throw new ConfigException(key, "is not an option of " + template.getId() + " (its options: "
-                        + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+                throw notAnOption(key, template, known);
             }
         }
+        String variablePrefix = ConfigKeys.envName(prefix);
+        String family = prefix.substring(0, prefix.indexOf('.', "fanout.".length()) + 1);
+        List<String> longer = settings.list(family.equals("fanout.sink.") ? "fanout.sinks" : "fanout.sources").stream()
+                .map(name -> ConfigKeys.envName(family + name + ".")).filter(p -> p.startsWith(variablePrefix) && !p.equals(variablePrefix)).toList();
+        for (String variable : System.getenv().keySet()) {
+            if (variable.startsWith(variablePrefix) && longer.stream().noneMatch(variable::startsWith)
+                    && known.stream().noneMatch(option -> variable.equals(variablePrefix + ConfigKeys.envName(option)))) {
+                throw notAnOption(variable + " (environment)", template, known);
+            }
+        }
+    }
+
+    private static ConfigException notAnOption(String key, RouteTemplateDefinition template, Set<String> known) {
+        return new ConfigException(key, "is not an option of " + template.getId() + " (its options: "
+                + String.join(", ", new java.util.TreeSet<>(known)) + ")");
     }
 
     /** Parameters whose names end in -ms, -size or -bytes are whole numbers. */

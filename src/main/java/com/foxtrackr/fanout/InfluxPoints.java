@@ -1,8 +1,10 @@
 package com.foxtrackr.fanout;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,42 +14,96 @@ import org.influxdb.dto.Point;
 
 /**
  * Maps claimed deliveries to InfluxDB points: measurement = kind, tags deviceId and group (the topic's
- * second level), fields = the numeric and boolean leaves of the series object, time = timeMs.
- * Points are deterministic, so writing one again overwrites it instead of doubling it.
+ * second level), fields = the numeric, boolean and string leaves of the series object, time = timeMs.
+ * Points are deterministic, so writing one again overwrites it instead of doubling it. A message that no point
+ * can hold is refused by this sink alone (its dead-letter queue, with the reason); the other sinks take it.
  */
 public class InfluxPoints {
+    /**
+     * Line protocol escapes a space, comma or equals sign with a backslash but has no escape for a backslash
+     * itself: one before those characters or at the end of a name would change the point's structure.
+     */
+    private static final Pattern UNWRITABLE_NAME = Pattern.compile("\\\\([ ,=]|$)|\\p{Cc}");
+
     private final ObjectMapper json;
 
     public InfluxPoints(ObjectMapper json) {
         this.json = json;
     }
 
-    public BatchPoints toBatchPoints(Batch batch, String database, String retentionPolicy) throws IOException {
-        BatchPoints.Builder points = BatchPoints.database(database).retentionPolicy(retentionPolicy)
-                .precision(TimeUnit.MILLISECONDS);
-        for (Batch.Item item : batch.items()) {
-            points.point(point(item));
+    /** The points of a batch, and the messages (id -> reason) that none can hold. */
+    public record Mapped(BatchPoints points, Map<Long, String> refused) {
+        public boolean hasPoints() {
+            return !points.getPoints().isEmpty();
         }
-        return points.build();
     }
 
-    Point point(Batch.Item item) throws IOException {
+    /** A message that InfluxDB cannot hold as a point: a reason for this sink's dead-letter queue. */
+    static class UnwritableException extends Exception {
+        UnwritableException(String reason) {
+            super(reason);
+        }
+    }
+
+    public Mapped map(Batch batch, String database, String retentionPolicy) throws IOException {
+        BatchPoints.Builder points = BatchPoints.database(database).retentionPolicy(retentionPolicy)
+                .precision(TimeUnit.MILLISECONDS);
+        Map<Long, String> refused = new LinkedHashMap<>();
+        for (Batch.Item item : batch.items()) {
+            try {
+                points.point(point(item));
+            } catch (UnwritableException e) {
+                refused.put(item.messageId(), "not written to InfluxDB: " + e.getMessage());
+            }
+        }
+        return new Mapped(points.build(), refused);
+    }
+
+    Point point(Batch.Item item) throws IOException, UnwritableException {
         JsonNode root = json.readTree(item.payload());
-        Point.Builder point = Point.measurement(item.kind())
+        String kind = item.kind();
+        String deviceId = root.get("deviceId").textValue();
+        checkName("deviceId", deviceId);
+        JsonNode series = root.get(kind);
+        if (series == null || !series.isObject()) {
+            throw new UnwritableException("a " + kind + " message needs an object field '" + kind + "'");
+        }
+        Map<String, Object> fields = SeriesFields.of(series);
+        if (fields.isEmpty()) {
+            throw new UnwritableException("'" + kind + "' has no number, boolean or string");
+        }
+        Point.Builder point = Point.measurement(kind)
                 .time(root.get("timeMs").longValue(), TimeUnit.MILLISECONDS)
-                .tag("deviceId", root.get("deviceId").textValue());
+                .tag("deviceId", deviceId);
         String group = group(item.topic());
         if (group != null) {
+            checkName("the topic's group", group);
             point.tag("group", group);
         }
-        for (Map.Entry<String, Object> field : SeriesFields.of(root.get(item.kind())).entrySet()) {
-            if (field.getValue() instanceof Boolean b) {
+        for (Map.Entry<String, Object> field : fields.entrySet()) {
+            checkName(kind + " field name", field.getKey());
+            Object value = field.getValue();
+            if (value instanceof Boolean b) {
                 point.addField(field.getKey(), b);
+            } else if (value instanceof Double d) {
+                point.addField(field.getKey(), d);
+            } else if (((String) value).chars().anyMatch(Character::isISOControl)) {
+                throw new UnwritableException(kind + " field '" + field.getKey() + "' holds a control character, which line protocol cannot carry");
             } else {
-                point.addField(field.getKey(), (Double) field.getValue());
+                point.addField(field.getKey(), (String) value);
             }
         }
         return point.build();
+    }
+
+    private static void checkName(String what, String name) throws UnwritableException {
+        if (name.isEmpty()) {
+            throw new UnwritableException(what + " is empty");
+        }
+        if (UNWRITABLE_NAME.matcher(name).find()) {
+            throw new UnwritableException(what + " has a control character, or a backslash before a space, comma, equals sign"
+                    + " or its end, which line protocol cannot carry");
+        }
     }
 
     /** The second level of a FoxTrackr topic: a device id or a group name. */

@@ -7,7 +7,6 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -30,7 +29,6 @@ public class MessageValidator {
     public static final String KIND = "FanoutKind";
     public static final String TOPIC = "CamelMqttTopic";
     public static final String OTHER_KIND = "other";
-    public static final int MAX_DEVICE_ID_LENGTH = 128;
     /** InfluxDB stores nanoseconds in a signed 64-bit number: the last representable millisecond is in 2262. */
     public static final long MAX_TIME_MS = 9_223_372_036_854L;
 
@@ -120,29 +118,10 @@ public class MessageValidator {
         if (!deviceId.isTextual()) {
             throw new InvalidMessageException("field 'deviceId' must be a string, not " + typeName(deviceId));
         }
-        message.setHeader(DEVICE_ID, checkName("deviceId", deviceId.textValue()));
+        message.setHeader(DEVICE_ID, checkDeviceId(deviceId.textValue()));
         String topic = message.getHeader(TOPIC, String.class);
         if (topic != null) {
             checkName("topic", topic);
-        }
-    }
-
-    /** A series kind (anything but "other") needs an object of its own name with numeric or boolean leaves. */
-    public void checkSeries(Exchange exchange) throws InvalidMessageException {
-        String kind = exchange.getMessage().getHeader(KIND, String.class);
-        if (kind == null || OTHER_KIND.equals(kind)) {
-            return;
-        }
-        JsonNode series = exchange.getMessage().getBody(JsonNode.class).get(kind);
-        if (series == null || !series.isObject()) {
-            throw new InvalidMessageException("a " + kind + " message needs an object field '" + kind + "'");
-        }
-        Map<String, Object> fields = SeriesFields.of(series);
-        for (String field : fields.keySet()) {
-            checkName(kind + " field", field);
-        }
-        if (fields.isEmpty()) {
-            throw new InvalidMessageException("'" + kind + "' has no numeric or boolean value");
         }
     }
 
@@ -161,21 +140,39 @@ public class MessageValidator {
         return value;
     }
 
-    /** Ids and names end up in tags, keys and logs: no control characters, no backslash, bounded length. */
+    /**
+     * A device id goes to every sink, whatever its length or characters: only InfluxDB has limits, and its sink
+     * refuses alone what it cannot hold. A control character or half a surrogate pair is refused here, since it
+     * would forge log lines and headers everywhere.
+     */
+    static String checkDeviceId(String value) throws InvalidMessageException {
+        if (value.isEmpty()) {
+            throw new InvalidMessageException("deviceId is empty");
+        }
+        checkCharacters("deviceId", value);
+        return value;
+    }
+
+    /** A topic ends up in tags and logs: no control characters, no backslash. */
     static String checkName(String what, String value) throws InvalidMessageException {
         if (value.isEmpty()) {
             throw new InvalidMessageException(what + " is empty");
         }
-        if (value.length() > MAX_DEVICE_ID_LENGTH && !"topic".equals(what)) {
-            throw new InvalidMessageException(what + " is longer than " + MAX_DEVICE_ID_LENGTH + " characters");
+        int backslash = value.indexOf('\\');
+        if (backslash >= 0) {
+            throw new InvalidMessageException(what + " contains a backslash at position " + backslash);
         }
+        checkCharacters(what, value);
+        return value;
+    }
+
+    private static void checkCharacters(String what, String value) throws InvalidMessageException {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            if (Character.isISOControl(c) || c == '\\' || Character.isSurrogate(c) && !validSurrogate(value, i)) {
-                throw new InvalidMessageException(what + " contains a control character, backslash or broken character at position " + i);
+            if (Character.isISOControl(c) || Character.isSurrogate(c) && !validSurrogate(value, i)) {
+                throw new InvalidMessageException(what + " contains a control character or broken character at position " + i);
             }
         }
-        return value;
     }
 
     private static boolean validSurrogate(String s, int i) {

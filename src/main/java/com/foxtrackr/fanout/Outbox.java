@@ -577,6 +577,22 @@ public class Outbox implements AutoCloseable {
     }
 
     /**
+     * Sink: the batch was delivered but for the messages it refused (id -> reason), which go to its dead-letter
+     * queue, in the same transaction.
+     */
+    public void delivered(String sinkName, Batch batch, Map<Long, String> refused) throws SQLException {
+        if (refused.isEmpty()) {
+            delivered(sinkName, batch);
+            return;
+        }
+        List<Outcome> outcomes = batch.items().stream().map(item -> refused.containsKey(item.messageId())
+                ? new Outcome(item, Outcome.Result.DEAD, refused.get(item.messageId()), 0)
+                : new Outcome(item, Outcome.Result.DELIVERED, null, 0)).toList();
+        settle(sinkName, batch, outcomes);
+        sinks.get(sinkName).succeeded();
+    }
+
+    /**
      * One transaction for what a sink made of a batch: {@code outcomes} records it, and the sink's cursor moves
      * past the batch's new messages.
      */
@@ -681,21 +697,25 @@ public class Outbox implements AutoCloseable {
         boolean dead = permanent && batch.items().size() == 1;
         settled(sinkName, batch, () -> {
             record(sinkName, batch.items(), batch.id());
-            try (PreparedStatement update = db.prepareStatement("""
+            // Items isolated one by one leave their batch, each a batch of its own; the batch's error is not
+            // theirs (it may name another item), so it is not recorded as their error or attempt.
+            String sql = permanent && !dead ? "UPDATE delivery SET batch = NULL WHERE message_id = ? AND sink = ?" : """
                     UPDATE delivery SET attempts = attempts + 1, state = ?,
                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
-                      last_error = ?, last_error_ms = ?, batch = CASE WHEN ? THEN NULL ELSE batch END
-                    WHERE message_id = ? AND sink = ?""")) {
+                      last_error = ?, last_error_ms = ?
+                    WHERE message_id = ? AND sink = ?""";
+            try (PreparedStatement update = db.prepareStatement(sql)) {
                 for (Batch.Item item : batch.items()) {
-                    update.setString(1, dead ? "dead" : "pending");
-                    update.setString(2, reason);
-                    update.setLong(3, now);
-                    update.setString(4, reason);
-                    update.setLong(5, now);
-                    // items that are isolated one by one leave their batch: each becomes a batch of its own
-                    update.setBoolean(6, permanent);
-                    update.setLong(7, item.messageId());
-                    update.setString(8, sinkName);
+                    int i = 1;
+                    if (!permanent || dead) {
+                        update.setString(i++, dead ? "dead" : "pending");
+                        update.setString(i++, reason);
+                        update.setLong(i++, now);
+                        update.setString(i++, reason);
+                        update.setLong(i++, now);
+                    }
+                    update.setLong(i++, item.messageId());
+                    update.setString(i, sinkName);
                     update.addBatch();
                 }
                 update.executeBatch();

@@ -7,7 +7,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * The fields of a series object: every numeric or boolean leaf, nested names joined with '_'.
+ * The fields of a series object: every numeric, boolean or string leaf, nested names joined with '_'.
  * Numbers are always doubles, so that 87 and 87.5 never conflict as field types in InfluxDB.
  */
 public final class SeriesFields {
@@ -31,6 +31,8 @@ public final class SeriesFields {
                 fields.put(name, value.booleanValue());
             } else if (value.isNumber() && Double.isFinite(value.doubleValue())) {
                 fields.put(name, value.doubleValue());
+            } else if (value.isTextual()) {
+                fields.put(name, value.textValue());
             }
         }
     }

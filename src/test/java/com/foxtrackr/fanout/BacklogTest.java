@@ -27,7 +27,7 @@ class BacklogTest {
         file = Files.createTempDirectory("outbox").resolve("outbox.db");
         outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
         outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                Archive::isPermanent, null));
+                error -> false, null));
         outbox.sinksConfigured();
         List<Outbox.Incoming> messages = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -69,7 +69,7 @@ class BacklogTest {
         outbox.close();
         outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
         outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                Archive::isPermanent, null));
+                error -> false, null));
         outbox.addSink(new Sink("acme", SinkFilter.parse("", "battery", null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
                 error -> false, null));
         outbox.sinksConfigured();

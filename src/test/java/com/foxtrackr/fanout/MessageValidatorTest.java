@@ -51,7 +51,7 @@ class MessageValidatorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"line\nbreak", "tab\there", "back\\slash", "nul\u0000", "del\u007f", ""})
+    @ValueSource(strings = {"line\nbreak", "tab\there", "nul\u0000", "del\u007f", ""})
     void should_reject_device_ids_that_could_escape_their_place(String deviceId) {
         String payload = "{\"messageType\":1,\"deviceId\":" + json.valueToTree(deviceId) + ",\"version\":3,\"timeMs\":1,\"battery\":{\"level\":1}}";
         InvalidMessageException e = assertThrows(InvalidMessageException.class, () -> check(payload.getBytes(StandardCharsets.UTF_8), "battery"));
@@ -59,7 +59,9 @@ class MessageValidatorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"a,b=c d", "quote\"d", "../../etc", "x=y", "\u00e9t\u00e9", "\uD83D\uDE00"})
+    @ValueSource(strings = {"a,b=c d", "quote\"d", "../../etc", "x=y", "\u00e9t\u00e9", "\uD83D\uDE00", "back\\slash", "end\\",
+        "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+            + "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"})
     void should_accept_device_ids_that_are_only_unusual(String deviceId) {
         String payload = "{\"messageType\":1,\"deviceId\":" + json.valueToTree(deviceId) + ",\"version\":3,\"timeMs\":1,\"battery\":{\"level\":1}}";
         assertDoesNotThrow(() -> check(payload.getBytes(StandardCharsets.UTF_8), "battery"));
@@ -72,12 +74,12 @@ class MessageValidatorTest {
         assertTrue(e.getMessage().contains("over the limit"), e.getMessage());
     }
 
-    @Test
-    void should_reject_a_series_kind_without_its_object_or_values() {
-        String noObject = "{\"messageType\":1,\"deviceId\":\"d\",\"version\":3,\"timeMs\":1}";
-        String noValues = "{\"messageType\":1,\"deviceId\":\"d\",\"version\":3,\"timeMs\":1,\"battery\":{\"note\":\"x\"}}";
-        assertThrows(InvalidMessageException.class, () -> check(noObject.getBytes(StandardCharsets.UTF_8), "battery"));
-        assertThrows(InvalidMessageException.class, () -> check(noValues.getBytes(StandardCharsets.UTF_8), "battery"));
+    // What only InfluxDB cannot hold is its sink's business (InfluxPointsTest): every other sink takes it.
+    @ParameterizedTest
+    @ValueSource(strings = {"", ",\"battery\":{}", ",\"battery\":{\"state\":\"low\"}", ",\"battery\":7"})
+    void should_accept_a_series_kind_without_its_object_or_numbers(String series) {
+        String payload = "{\"messageType\":1,\"deviceId\":\"d\",\"version\":3,\"timeMs\":1" + series + "}";
+        assertDoesNotThrow(() -> check(payload.getBytes(StandardCharsets.UTF_8), "battery"));
     }
 
     @Test
@@ -154,7 +156,6 @@ class MessageValidatorTest {
         validator.parse(exchange);
         validator.checkCommonFields(exchange);
         exchange.getMessage().setHeader(MessageValidator.KIND, kind);
-        validator.checkSeries(exchange);
         return exchange;
     }
 }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The outbox's bookkeeping on a real SQLite file: repeats, archive batches that survive failures and restarts. */
@@ -42,7 +43,7 @@ class OutboxTest {
         Outbox o = new Outbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
         if (archive != null) {
             o.addSink(new Sink(archive, SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                    Archive::isPermanent, null));
+                    error -> error instanceof ItemRefused, null));
         }
         for (String partner : partners) {
             String[] nameAndKinds = partner.split(":");
@@ -302,23 +303,37 @@ class OutboxTest {
         }
     }
 
-    // An item the archive cannot store fails its batch; the items are then taken one by one and only it is dead.
+    /** An error about the items themselves, such as InfluxDB's partial write. */
+    static class ItemRefused extends Exception {
+        ItemRefused(String reason) {
+            super(reason);
+        }
+    }
+
+    // An item a batched sink refuses fails its batch; the items are then taken one by one and only it is dead.
     @Test
-    void should_isolate_the_item_an_archive_refuses() throws Exception {
+    void should_isolate_the_item_a_batched_sink_refuses() throws Exception {
         storeEach(4);
         Batch batch = outbox.claimArchive("archive", 4, HOUR);
-        outbox.failed("archive", batch, new Archive.UnarchivableException("line break"));
+        outbox.failed("archive", batch, new ItemRefused("the batch's error, about another item"));
         for (int i = 0; i < 4; i++) {
             Batch single = outbox.claimArchive("archive", 4, HOUR);
             assertEquals(1, single.size());
             if (single.items().get(0).messageId() == batch.items().get(2).messageId()) {
-                outbox.failed("archive", single, new Archive.UnarchivableException("line break"));
+                outbox.failed("archive", single, new ItemRefused("its own error"));
             } else {
                 outbox.delivered("archive", single);
             }
         }
         assertEquals(0, outbox.pending("archive"));
         assertTrue(outbox.claimArchive("archive", 4, 0).isEmpty());
+        // the dead letter's errors are its own, not the batch's
+        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+             ResultSet rs = db.createStatement().executeQuery("SELECT first_error, last_error, attempts FROM delivery WHERE state = 'dead'")) {
+            assertTrue(rs.next());
+            assertEquals(List.of("its own error", "its own error", 1), List.of(rs.getString(1), rs.getString(2), rs.getInt(3)));
+            assertFalse(rs.next());
+        }
     }
 
     // A drained backlog gives its space back to the filesystem: the outbox does not stay at its peak size.

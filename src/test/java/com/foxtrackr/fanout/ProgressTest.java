@@ -29,7 +29,7 @@ class ProgressTest {
              Backlog backlog = new Backlog(file)) {
             outbox.metrics(metrics);
             outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                    Archive::isPermanent, null));
+                    error -> false, null));
             outbox.sinksConfigured();
             Progress progress = new Progress(backlog, metrics, List.of("archive"));
             List<Outbox.Incoming> messages = new ArrayList<>();

@@ -31,6 +31,7 @@ final class Bundle implements AutoCloseable {
 
     final Path dataDir;
     final Map<String, String> env = new HashMap<>();
+    private List<String> arguments = List.of();
     final int httpPort = Services.freePort();
     private final Path workDir;
     /** Whether the FANOUT_* variables of the tests' own environment reach the bundle. */
@@ -77,6 +78,12 @@ final class Bundle implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
+    }
+
+    /** Arguments of the jar for each start, such as --config-dir DIR. */
+    Bundle withArguments(String... arguments) {
+        this.arguments = List.of(arguments);
+        return this;
     }
 
     Bundle with(String variable, String value) {
@@ -140,6 +147,7 @@ final class Bundle implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(javaBinary()));
         command.addAll(JVM_OPTIONS);
         command.addAll(List.of("-jar", JAR.toString()));
+        command.addAll(arguments);
         ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         environment(builder);

@@ -67,4 +67,34 @@ class CommandLineIT extends WithBrokerAndInflux {
             assertTrue(help.contains("  " + command), help);
         }
     }
+
+    // A mistyped command is refused with the usage, not run as the bundle with Camel's options.
+    @Test
+    void should_refuse_an_unknown_command_with_the_usage() throws Exception {
+        Bundle.CliResult bogus = new Bundle(broker, influx).command("bogus");
+        assertEquals(2, bogus.exit(), bogus.err());
+        assertTrue(bogus.err().startsWith("ERROR unknown command 'bogus'\nusage: java -jar foxtrackr-fanout.jar"), bogus.err());
+        assertEquals("", bogus.text());
+    }
+
+    // Started in a folder without its configuration, it says in one line where it looked and how to point it elsewhere.
+    @Test
+    void should_say_where_it_looked_when_started_outside_its_folder() throws Exception {
+        java.nio.file.Path elsewhere = java.nio.file.Files.createTempDirectory("elsewhere");
+        Bundle.CliResult run = Bundle.unconfigured(elsewhere).command();
+        assertEquals(2, run.exit(), run.err());
+        assertEquals("ERROR no application.properties in " + elsewhere.toRealPath() + ", the configuration folder: start the bundle in the"
+                + " folder that holds application.properties and routes/, or name it with --config-dir DIR or FANOUT_CONFIG_DIR=DIR\n", run.err());
+    }
+
+    // --config-dir runs the bundle from another folder: its properties, its routes, and its data folder.
+    @Test
+    void should_run_with_the_configuration_of_another_folder() throws Exception {
+        java.nio.file.Path home = RouteEditIT.copyOfProject();
+        java.nio.file.Path elsewhere = java.nio.file.Files.createTempDirectory("elsewhere");
+        try (Bundle bundle = Bundle.unconfigured(elsewhere).withArguments("--config-dir", home.toString()).start()) {
+            bundle.awaitLog("demo:");
+            assertTrue(java.nio.file.Files.exists(home.resolve("data/outbox.db")), "the data folder is in the configuration folder");
+        }
+    }
 }

@@ -84,7 +84,7 @@ class CrashLoopIT {
         List<byte[]> archived = new ArrayList<>();
         try (Stream<Path> files = Files.walk(directory)) {
             for (Path file : files.filter(Files::isRegularFile).toList()) {
-                archived.addAll(S3Proxy.lines(Files.readAllBytes(file)));
+                archived.addAll(S3Proxy.payloads(Files.readAllBytes(file)));
             }
         }
         ArchiveIT.assertExactlyOnce(published, archived, "the archive (seed " + seed + ")");

@@ -85,6 +85,18 @@ class DeadLetterIT extends WithBrokerAndInflux {
             await().atMost(Duration.ofSeconds(30)).until(() -> partner.findAll(postRequestedFor(urlEqualTo("/ingest"))).size() == 35);
             assertTrue(bundle.http("POST", "/dlq/replay?from=yesterday").startsWith("400 from takes an ISO-8601 time"));
 
+            // A sink the outbox does not know is an error naming the known ones, not an empty answer.
+            for (String command : List.of("replay", "purge")) {
+                Bundle.CliResult unknown = bundle.cli("dlq", command, "--sink", "nosuch");
+                assertEquals(2, unknown.exit(), unknown.text());
+                assertTrue(unknown.err().startsWith("ERROR no sink 'nosuch': the sinks are acme"), unknown.err());
+            }
+            Bundle.CliResult rejected = bundle.cli("dlq", "replay", "--sink", "rejected");
+            assertEquals(2, rejected.exit(), rejected.text());
+            assertTrue(rejected.err().startsWith("ERROR rejected input cannot be replayed"), rejected.err());
+            assertEquals("404 no sink 'nosuch': the sinks are acme, and 'rejected' for the rejected input", bundle.http("GET", "/dlq/nosuch"));
+            assertTrue(bundle.http("POST", "/dlq/replay?sink=nosuch").startsWith("404 no sink 'nosuch'"));
+
             assertEquals("purged 5", bundle.cli("dlq", "purge", "--sink", "acme").text().trim());
             assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message"));
         }

@@ -187,7 +187,7 @@ class FirstRunIT {
         ObjectMapper json = new ObjectMapper();
         try (Stream<Path> files = Files.walk(archive)) {
             for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".ndjson.gz")).toList()) {
-                for (byte[] line : S3Proxy.lines(Files.readAllBytes(file))) {
+                for (byte[] line : S3Proxy.payloads(Files.readAllBytes(file))) {
                     messages.add(json.readTree(new String(line, StandardCharsets.UTF_8)));
                 }
             }

@@ -1,6 +1,5 @@
 package com.foxtrackr.fanout.it;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -8,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -67,37 +65,20 @@ final class S3Proxy implements AutoCloseable {
         return client.listObjectsV2Paginator(b -> b.bucket(bucket)).contents().stream().map(S3Object::key).toList();
     }
 
-    /** Every payload of every object in the bucket, one per line, as bytes. */
+    /** Every payload of every object in the bucket, as bytes. */
     List<byte[]> payloads(String bucket) throws IOException {
         List<byte[]> payloads = new ArrayList<>();
         for (String key : keys(bucket)) {
             try (InputStream in = client.getObject(b -> b.bucket(bucket).key(key))) {
-                payloads.addAll(lines(in.readAllBytes()));
+                payloads.addAll(payloads(in.readAllBytes()));
             }
         }
         return payloads;
     }
 
-    /** The lines of a gzip object: the payloads it holds, byte for byte. */
-    static List<byte[]> lines(byte[] gzip) throws IOException {
-        byte[] content;
-        try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(gzip))) {
-            content = in.readAllBytes();
-        }
-        List<byte[]> lines = new ArrayList<>();
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        for (byte b : content) {
-            if (b == '\n') {
-                lines.add(line.toByteArray());
-                line.reset();
-            } else {
-                line.write(b);
-            }
-        }
-        if (line.size() > 0) {
-            throw new IllegalStateException("the object does not end with a line break");
-        }
-        return lines;
+    /** The payloads of an archive object, byte for byte. */
+    static List<byte[]> payloads(byte[] gzip) throws IOException {
+        return com.foxtrackr.fanout.ArchiveRecords.payloads(gzip);
     }
 
     /** CPU time the server has used so far. */

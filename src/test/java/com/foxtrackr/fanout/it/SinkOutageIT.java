@@ -92,7 +92,7 @@ class SinkOutageIT {
         long archived = 0;
         try (Stream<Path> files = Files.walk(directory)) {
             for (Path file : files.filter(Files::isRegularFile).toList()) {
-                archived += S3Proxy.lines(Files.readAllBytes(file)).size();
+                archived += S3Proxy.payloads(Files.readAllBytes(file)).size();
             }
         }
         assertEquals(N, archived);

@@ -65,6 +65,57 @@ class StartupErrorsIT {
         assertRefusedToStart(new Bundle(broker, influx).with(variable, value), message);
     }
 
+    // A misspelt key, in the environment or in application.properties, would be ignored: it stops the start
+    // instead, naming the key and the nearest known one. A sink's options count as known for a sink that
+    // fanout.sinks does not list (kept for later), but only its type's options for a listed one.
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        "FANOUT_MQTT_KEEPALIVE_S          | 30          | FANOUT_MQTT_KEEPALIVE_S (environment) is not a property of the product; the nearest known one is FANOUT_MQTT_KEEP_ALIVE_S",
+        "FANOUT_SINKZ_INFLUX_URL          | http://x    | FANOUT_SINKZ_INFLUX_URL (environment) is not a property of the product; the nearest known one is FANOUT_SINK_INFLUX_URL",
+        "FANOUT_SINK_INFLUX_BEARER_TOKEN  | t0ken-value | FANOUT_SINK_INFLUX_BEARER_TOKEN (environment) is not an option of sink-influxdb (its options: batch-size,",
+        "FANOUT_SOURCE_FLEET_TOPICS       | x/#         | FANOUT_SOURCE_FLEET_TOPICS (environment) is not an option of source-mqtt (its options: client-id, topic)",
+    })
+    void should_refuse_an_unknown_variable_and_name_the_nearest(String variable, String value, String message) throws Exception {
+        assertRefusedToStart(new Bundle(broker, influx).with(variable, value), message);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "fanout.mqtt.ulr=tcp://127.0.0.1:1    | fanout.mqtt.ulr is not a property of the product; the nearest known one is fanout.mqtt.url",
+        "fanout.sinkz.influx.url=http://x     | fanout.sinkz.influx.url is not a property of the product; the nearest known one is fanout.sink.influx.url",
+        "fanout.mqtt.keepalive-s=30           | fanout.mqtt.keepalive-s is not a property of the product; the nearest known one is fanout.mqtt.keep-alive-s",
+    })
+    void should_refuse_an_unknown_property_in_the_file_and_never_start_the_demo(String line, String message) throws Exception {
+        java.nio.file.Path home = RouteEditIT.copyOfProject();
+        java.nio.file.Files.writeString(home.resolve("application.properties"), "\n" + line + "\n", java.nio.file.StandardOpenOption.APPEND);
+        Bundle bundle = Bundle.unconfigured(home);
+        assertRefusedToStart(bundle, message);
+        assertFalse(bundle.output().contains("demo:"), bundle.output());
+    }
+
+    // With no fanout.mqtt.url, settings meant for a real broker stop the start rather than run the demo.
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+        "FANOUT_MQTT_USERNAME             | acme        | fanout.mqtt.url is not set, which starts the demo (an embedded broker and a simulated fleet), but fanout.mqtt.username is set",
+        "FANOUT_SOURCE_FLEET_CLIENT_ID    | id-acme-01  | but fanout.source.fleet.client-id=id-acme-01 is set",
+    })
+    void should_not_start_the_demo_when_a_broker_was_meant(String variable, String value, String message) throws Exception {
+        Bundle bundle = Bundle.unconfigured(RouteEditIT.copyOfProject()).with(variable, value);
+        bundle.launch();
+        assertEquals(2, bundle.awaitExit(), bundle.output());
+        assertTrue(bundle.output().contains(message), bundle.output());
+        assertFalse(bundle.output().contains("demo:"), bundle.output());
+    }
+
+    // Another process on the HTTP port would answer for the bundle: the start stops instead of running without its API.
+    @org.junit.jupiter.api.Test
+    void should_refuse_to_start_when_the_http_port_is_taken() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            assertRefusedToStart(new Bundle(broker, influx).with("FANOUT_HTTP_PORT", String.valueOf(taken.getLocalPort())),
+                    "fanout.http.port is " + taken.getLocalPort() + ", which cannot be used on 127.0.0.1");
+        }
+    }
+
     /** The bundle exits with 2 and a line that names the property, without a stack trace. */
     static void assertRefusedToStart(Bundle bundle, String message) throws Exception {
         bundle.launch();
