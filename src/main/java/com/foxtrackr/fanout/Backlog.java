@@ -85,6 +85,11 @@ public class Backlog implements AutoCloseable {
         return current;
     }
 
+    /** A count taken now, in the caller's thread: for the last word at a stop. */
+    public Snapshot countNow() throws SQLException {
+        return count();
+    }
+
     private synchronized Snapshot first() throws SQLException {
         return last != null ? last : count();
     }

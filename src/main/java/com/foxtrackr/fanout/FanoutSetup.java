@@ -147,6 +147,19 @@ public class FanoutSetup extends MainListenerSupport {
         context.getRegistry().bind("paho", new MqttSourceComponent());
         context.getRegistry().bind("mqttConnection", mqtt);
 
+        // at a stop, once the sinks have finished their batches: on SIGTERM the JVM ends when the context has
+        // stopped, before Main's own stop listeners may run
+        context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.EventNotifierSupport() {
+            @Override
+            public void notify(org.apache.camel.spi.CamelEvent event) {
+                logPending();
+            }
+
+            @Override
+            public boolean isEnabled(org.apache.camel.spi.CamelEvent event) {
+                return !checkOnly && event instanceof org.apache.camel.spi.CamelEvent.CamelContextRoutesStoppedEvent;
+            }
+        });
         createSources(context, settings, mqtt);
         List<String> sinks = createSinks(context, settings);
         context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks));
@@ -439,6 +452,18 @@ public class FanoutSetup extends MainListenerSupport {
         String http = "http://" + settings.text("fanout.http.host", "127.0.0.1") + ":" + settings.text("fanout.http.port", "8080");
         LOG.info("look at: status page {}/, health {}/observe/health?data=true, metrics {}/observe/metrics, dead letters {}/dlq",
                 http, http, http, http);
+    }
+
+    /** What waits in the outbox at a stop, per sink: it is kept there and delivered after the next start. */
+    private void logPending() {
+        try {
+            Backlog.Snapshot left = backlog.countNow();
+            String pending = String.join(" ", left.sinks().entrySet().stream()
+                    .map(sink -> sink.getKey() + "=" + sink.getValue().pending()).toList());
+            LOG.info("stopped: nothing is lost; pending in the outbox, delivered after the next start: {}", pending.isEmpty() ? "none" : pending);
+        } catch (java.sql.SQLException e) {
+            LOG.warn("stopped; the outbox could not be counted ({}), and keeps what was pending", e.getMessage());
+        }
     }
 
     @Override
