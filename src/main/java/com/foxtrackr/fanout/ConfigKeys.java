@@ -27,7 +27,7 @@ import org.apache.camel.model.RouteTemplateDefinition;
  */
 final class ConfigKeys {
     private static final Set<String> PRODUCT = Set.of(
-            "fanout.data-dir", "fanout.http.host", "fanout.http.port",
+            "fanout.data-dir", "fanout.http.host", "fanout.http.port", "fanout.http.token",
             "fanout.mqtt.url", "fanout.mqtt.qos", "fanout.mqtt.keep-alive-s", "fanout.mqtt.connect-timeout-s",
             "fanout.mqtt.max-reconnect-delay-ms", "fanout.mqtt.username", "fanout.mqtt.password", "fanout.mqtt.tls.ca-file",
             "fanout.demo.broker-port", "fanout.demo.devices", "fanout.demo.interval-ms", "fanout.demo.rounds",

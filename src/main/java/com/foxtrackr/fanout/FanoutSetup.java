@@ -77,6 +77,9 @@ public class FanoutSetup extends MainListenerSupport {
         CamelContext context = main.getCamelContext();
         Settings settings = new Settings(context);
         ConfigKeys.check(context, settings, COMMON_SINK_OPTIONS, System.getenv());
+        String token = settings.optional("fanout.http.token").orElse(null);
+        checkTokenBeyondLoopback(settings, token);
+        context.getRegistry().bind("httpToken", new HttpToken(token));
         if (!checkOnly) {
             checkHttpPortFree(settings);
         }
@@ -167,6 +170,21 @@ public class FanoutSetup extends MainListenerSupport {
             Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
             probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
             throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
+        }
+    }
+
+    /** Beyond loopback, anyone who reaches the API could replay and purge: not without a token. */
+    private static void checkTokenBeyondLoopback(Settings settings, String token) {
+        String host = settings.text("fanout.http.host", "127.0.0.1");
+        boolean loopback;
+        try {
+            loopback = java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new ConfigException("fanout.http.host", "is '" + host + "', which is no address of this machine");
+        }
+        if (!loopback && token == null) {
+            throw new ConfigException("fanout.http.token", "is required when fanout.http.host (" + host + ") is beyond loopback:"
+                    + " anyone who reaches the port could replay and purge dead letters; set FANOUT_HTTP_TOKEN");
         }
     }
 

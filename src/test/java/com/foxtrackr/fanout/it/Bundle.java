@@ -243,6 +243,17 @@ final class Bundle implements AutoCloseable {
         return response.statusCode() == 200 ? response.body() : response.statusCode() + " " + response.body();
     }
 
+    /** A request as a browser or a script would send it: headers (name, value, ...) and a body; the status and the answer. */
+    String http(String method, String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).timeout(Duration.ofSeconds(30));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() + " " + response.body();
+    }
+
     /** /observe/health with every check's details: the status code (200 or 503) and the answer. */
     Health health() throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/observe/health?data=true"))

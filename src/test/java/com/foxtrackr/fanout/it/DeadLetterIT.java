@@ -40,8 +40,11 @@ class DeadLetterIT extends WithBrokerAndInflux {
         partner.stop();
     }
 
+    static final String TOKEN = "replay-and-purge-token-1";
+
     Bundle bundle() {
         return new Bundle(broker, influx)
+                .with("FANOUT_HTTP_TOKEN", TOKEN)
                 .with("FANOUT_SINKS", "acme")
                 .withHttpSink("acme", "http://127.0.0.1:" + partner.port() + "/ingest")
                 .with("FANOUT_SINK_ACME_LINGER_MS", "50");
@@ -81,9 +84,18 @@ class DeadLetterIT extends WithBrokerAndInflux {
             assertTrue(bundle.http("GET", "/dlq").matches(
                     "\\[\\{\"sink\":\"acme\",\"reason\":\"HTTP 422: bad unit\",\"count\":10,\"last\":\"[^\"]+\"}]"));
             String window = "from=" + Instant.ofEpochMilli(Messages.T0) + "&to=" + Instant.ofEpochMilli(Messages.T0 + 5);
-            assertEquals("{\"replayed\":5}", bundle.http("POST", "/dlq/replay?sink=acme&device=dev-b&" + window));
+            // replay and purge need the token in an Authorization header: not without, not from a form a browser could forge
+            assertEquals("401 replay and purge need the header Authorization: Bearer <fanout.http.token>",
+                    bundle.http("POST", "/dlq/replay?sink=acme", ""));
+            assertTrue(bundle.http("POST", "/dlq/purge", "sink=acme&token=" + TOKEN, "Content-Type", "application/x-www-form-urlencoded",
+                    "Origin", "http://attacker.example", "Cookie", "token=" + TOKEN).startsWith("401 "));
+            assertTrue(bundle.http("POST", "/dlq/purge?sink=acme", "", "Authorization", "Bearer wrong-token").startsWith("401 "));
+            assertEquals(10, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'dead'"), "nothing replayed or purged");
+            assertEquals("200 {\"replayed\":5}", bundle.http("POST", "/dlq/replay?sink=acme&device=dev-b&" + window, "",
+                    "Authorization", "Bearer " + TOKEN));
             await().atMost(Duration.ofSeconds(30)).until(() -> partner.findAll(postRequestedFor(urlEqualTo("/ingest"))).size() == 35);
-            assertTrue(bundle.http("POST", "/dlq/replay?from=yesterday").startsWith("400 from takes an ISO-8601 time"));
+            assertTrue(bundle.http("POST", "/dlq/replay?from=yesterday", "", "Authorization", "Bearer " + TOKEN)
+                    .startsWith("400 from takes an ISO-8601 time"));
 
             // A sink the outbox does not know is an error naming the known ones, not an empty answer.
             for (String command : List.of("replay", "purge")) {
@@ -95,10 +107,20 @@ class DeadLetterIT extends WithBrokerAndInflux {
             assertEquals(2, rejected.exit(), rejected.text());
             assertTrue(rejected.err().startsWith("ERROR rejected input cannot be replayed"), rejected.err());
             assertEquals("404 no sink 'nosuch': the sinks are acme, and 'rejected' for the rejected input", bundle.http("GET", "/dlq/nosuch"));
-            assertTrue(bundle.http("POST", "/dlq/replay?sink=nosuch").startsWith("404 no sink 'nosuch'"));
+            assertTrue(bundle.http("POST", "/dlq/replay?sink=nosuch", "", "Authorization", "Bearer " + TOKEN).startsWith("404 no sink 'nosuch'"));
 
             assertEquals("purged 5", bundle.cli("dlq", "purge", "--sink", "acme").text().trim());
             assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM message"));
+        }
+    }
+
+    // Without a token, replay and purge over HTTP are refused; metrics need none.
+    @Test
+    void should_refuse_replay_without_a_configured_token() throws Exception {
+        try (Bundle bundle = new Bundle(broker, influx).start()) {
+            assertTrue(bundle.http("POST", "/dlq/purge", "", "Authorization", "Bearer anything").startsWith(
+                    "403 replay and purge over HTTP need fanout.http.token (FANOUT_HTTP_TOKEN) to be set"));
+            assertTrue(bundle.http("GET", "/observe/metrics", "").startsWith("200 "), "metrics need no token");
         }
     }
 

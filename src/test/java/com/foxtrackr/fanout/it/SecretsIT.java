@@ -23,7 +23,8 @@ class SecretsIT {
     static final String MQTT_PASSWORD = "mqtt-Pa55+w&rd=%41";
     static final String WRONG_PASSWORD = "wrong-mqtt-Pa55word";
     static final String TOKEN = "partner-token-7f3e9a1c";
-    static final List<String> SECRETS = List.of(MQTT_PASSWORD, WRONG_PASSWORD, TOKEN, S3Proxy.KEY_ID, S3Proxy.SECRET);
+    static final String API_TOKEN = "dead-letter-api-token-42";
+    static final List<String> SECRETS = List.of(MQTT_PASSWORD, WRONG_PASSWORD, TOKEN, API_TOKEN, S3Proxy.KEY_ID, S3Proxy.SECRET);
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
 
     // Through a wrong password (at DEBUG level), a broker and an S3 store that are down, a partner that quotes the
@@ -44,6 +45,7 @@ class SecretsIT {
                      .with("FANOUT_MQTT_USERNAME", "fanout")
                      .with("FANOUT_MQTT_PASSWORD", WRONG_PASSWORD)
                      .with("FANOUT_LOG_LEVEL", "DEBUG")
+                     .with("FANOUT_HTTP_TOKEN", API_TOKEN)
                      .with("CAMEL_ROUTECONTROLLER_BACK_OFF_DELAY", "500")
                      .with("FANOUT_SINKS", "influx,acme,archive")
                      .withHttpSink("acme", "http://127.0.0.1:" + partner.port() + "/ingest")
@@ -97,8 +99,8 @@ class SecretsIT {
             answers.add(bundle.http("GET", "/dlq"));
             answers.add(bundle.http("GET", "/dlq/acme?limit=50"));
             answers.add(bundle.http("GET", "/dlq/rejected"));
-            answers.add(bundle.http("POST", "/dlq/replay?sink=acme"));
-            assertEquals("{\"replayed\":20}", answers.get(answers.size() - 1));
+            answers.add(bundle.http("POST", "/dlq/replay?sink=acme", "", "Authorization", "Bearer " + API_TOKEN));
+            assertEquals("200 {\"replayed\":20}", answers.get(answers.size() - 1));
             await().atMost(Duration.ofSeconds(30)).until(() -> OutboxDb.count(bundle.outbox(),
                     "SELECT count(*) FROM delivery WHERE sink = 'acme' AND state = 'dead' AND attempts = 1") == 20);
             answers.add(bundle.http("GET", "/dlq/acme?limit=50"));

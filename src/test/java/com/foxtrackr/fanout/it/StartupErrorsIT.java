@@ -60,6 +60,7 @@ class StartupErrorsIT {
         "FANOUT_MQTT_URL                  | ''          | fanout.mqtt.url is empty in the environment (FANOUT_MQTT_URL): unset it for the demo",
         "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
         "FANOUT_SINK_INFLUX_TOPICS        | foxtrackr/#/x | fanout.sink.influx.topics has 'foxtrackr/#/x', which is not an MQTT topic filter",
+        "FANOUT_HTTP_HOST                 | 0.0.0.0     | fanout.http.token is required when fanout.http.host (0.0.0.0) is beyond loopback",
     })
     void should_refuse_to_start_and_name_the_property(String variable, String value, String message) throws Exception {
         assertRefusedToStart(new Bundle(broker, influx).with(variable, value), message);
