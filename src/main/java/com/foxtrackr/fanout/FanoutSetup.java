@@ -60,6 +60,8 @@ public class FanoutSetup extends MainListenerSupport {
     private final List<CheckCommand.Probe> probes = new ArrayList<>();
     /** The demo (no broker configured), or null. */
     private DemoMode demo;
+    /** The archives' batching, for the progress lines. */
+    private final Map<String, Progress.Batching> archiveBatching = new java.util.HashMap<>();
     /** What the start-up banner says about the sinks: name (type target). */
     private final List<String> sinkTargets = new ArrayList<>();
 
@@ -165,7 +167,7 @@ public class FanoutSetup extends MainListenerSupport {
         });
         createSources(context, settings, mqtt);
         List<String> sinks = createSinks(context, settings);
-        context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks));
+        context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks, outbox::sink, archiveBatching));
         if (checkOnly) {
             Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
             probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
@@ -290,6 +292,8 @@ public class FanoutSetup extends MainListenerSupport {
                         context.getRegistry().bind("s3-" + sink, s3Client(settings, prefix, parameters));
                     }
                     outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
+                    archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),
+                            Long.parseLong(parameters.get("max-age-ms"))));
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }

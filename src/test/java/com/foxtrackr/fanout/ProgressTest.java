@@ -31,7 +31,7 @@ class ProgressTest {
             outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
                     error -> false, null));
             outbox.sinksConfigured();
-            Progress progress = new Progress(backlog, metrics, List.of("archive"));
+            Progress progress = new Progress(backlog, metrics, List.of("archive"), outbox::sink, java.util.Map.of());
             List<Outbox.Incoming> messages = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
                 messages.add(new Outbox.Incoming(("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,
@@ -52,6 +52,42 @@ class ProgressTest {
             String line = lines.list.get(0).getFormattedMessage();
             assertTrue(line.startsWith("sink=archive event=draining pending=6 rate="), line);
             assertFalse(line.contains("rate=0/s") || line.contains("nothing delivered"), line);
+        }
+    }
+
+    // An archive that waits for its batch to fill or age says so, instead of "draining rate=0/s"; a sink that
+    // retries says it is stalled, and why.
+    @Test
+    void should_tell_waiting_for_a_batch_from_a_stalled_sink() throws Exception {
+        Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
+        Metrics metrics = new Metrics(new SimpleMeterRegistry());
+        try (Outbox outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+             Backlog backlog = new Backlog(file)) {
+            outbox.metrics(metrics);
+            for (String name : List.of("archive", "influx")) {
+                outbox.addSink(new Sink(name, SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
+                        error -> false, null));
+            }
+            outbox.sinksConfigured();
+            outbox.storeAll(List.of(new Outbox.Incoming("{\"n\":1}".getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,
+                    "d", 1, null)));
+            outbox.failed("influx", outbox.claim("influx", 10), new java.io.IOException("Connection refused"));
+            Progress progress = new Progress(backlog, metrics, List.of("archive", "influx"), outbox::sink,
+                    java.util.Map.of("archive", new Progress.Batching(10_000, 60_000)));
+
+            ListAppender<ILoggingEvent> lines = new ListAppender<>();
+            lines.start();
+            ((Logger) LoggerFactory.getLogger("Progress")).addAppender(lines);
+            try {
+                progress.report();
+            } finally {
+                ((Logger) LoggerFactory.getLogger("Progress")).detachAppender(lines);
+            }
+            List<String> text = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(2, text.size(), text.toString());
+            assertTrue(text.get(0).matches("sink=archive event=waiting pending=1 next-batch-in=(1m0s|59s) \\(a batch is written at 10000"
+                    + " payloads or when its oldest has waited 60000 ms\\)"), text.get(0));
+            assertEquals("sink=influx event=stalled pending=1 state=retrying error=\"Connection refused\"", text.get(1));
         }
     }
 }
