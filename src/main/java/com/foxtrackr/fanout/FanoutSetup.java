@@ -297,6 +297,7 @@ public class FanoutSetup extends MainListenerSupport {
                 }
                 default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
             }
+            outbox.sink(sink).target(target(type, parameters).trim());
             probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(context, sink, type, parameters)));
             FanoutHealth.sink(context, outbox.sink(sink), backlog);
             metrics.backlog(sink, backlog);
@@ -319,7 +320,8 @@ public class FanoutSetup extends MainListenerSupport {
         return switch (type) {
             case "influxdb", "http" -> " " + org.apache.camel.util.URISupport.sanitizeUri(parameters.get("url"));
             case "directory" -> " " + Path.of(parameters.get("directory")).toAbsolutePath();
-            case "s3" -> " bucket " + parameters.get("bucket");
+            case "s3" -> " s3://" + parameters.get("bucket") + "/" + parameters.get("prefix");
+            case "endpoint" -> " " + org.apache.camel.util.URISupport.sanitizeUri(parameters.get("uri"));
             default -> "";
         };
     }

@@ -32,6 +32,8 @@ public class MessageValidator {
     /** InfluxDB stores nanoseconds in a signed 64-bit number: the last representable millisecond is in 2262. */
     public static final long MAX_TIME_MS = 9_223_372_036_854L;
 
+    private static final java.util.regex.Pattern SOURCE_NOTE = java.util.regex.Pattern.compile("Source: REDACTED \\([^)]*\\); ");
+
     private final int maxPayloadBytes;
     private final ObjectMapper json;
 
@@ -196,6 +198,8 @@ public class MessageValidator {
         if (text == null) {
             text = error.getClass().getSimpleName();
         }
+        // the parser's locations say how it hides the input ("Source: REDACTED (...)"): only line and column tell
+        text = SOURCE_NOTE.matcher(text).replaceAll("");
         int newline = text.indexOf('\n');
         if (newline >= 0) {
             text = text.substring(0, newline);

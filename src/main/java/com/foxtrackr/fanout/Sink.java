@@ -28,6 +28,8 @@ public class Sink {
     private long pausedUntil;
     private long isolateThrough = -1;
     private String lastError;
+    /** Where it delivers, for its log lines: a URL without user information, a bucket, a folder. */
+    private String target = "";
 
     /**
      * @param circuit the circuit breaker of a per-message sink, or null for a batch sink
@@ -69,6 +71,10 @@ public class Sink {
 
     public String name() {
         return name;
+    }
+
+    void target(String where) {
+        target = " target=" + where;
     }
 
     public boolean accepts(String kind, long messageType, String topic) {
@@ -128,7 +134,7 @@ public class Sink {
         long delay = retry.delayAfter(consecutiveFailures);
         pausedUntil = now + delay;
         if (consecutiveFailures == 1 || !reason.equals(lastError)) {
-            LOG.warn("sink={} state=retrying failures={} retry-in-ms={} error=\"{}\"", name, consecutiveFailures, delay, reason);
+            LOG.warn("sink={} state=retrying failures={} retry-in-ms={}{} error=\"{}\"", name, consecutiveFailures, delay, target, reason);
         }
         lastError = reason;
     }
@@ -140,7 +146,7 @@ public class Sink {
             breaker.onError(0, TimeUnit.MILLISECONDS, new CallFailed(reason));
         }
         if (consecutiveFailures == 1) {
-            LOG.warn("sink={} state=retrying error=\"{}\"", name, reason);
+            LOG.warn("sink={} state=retrying{} error=\"{}\"", name, target, reason);
         }
         lastError = reason;
     }

@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,6 +138,16 @@ class MessageValidatorTest {
         assertTrue(reason.startsWith("unable to parse 'battery,group=ggg"), reason);
         assertTrue(reason.endsWith("g level=1.0 1': max key length exceeded: 70037 > 65535"), reason);
         assertEquals(505, reason.length());
+    }
+
+    // A truncated payload's reason says what is wrong, without the parser's note on how it hides its input.
+    @Test
+    void should_not_quote_the_parsers_source_note_in_a_reason() {
+        byte[] truncated = "{\"messageType\":1,\"deviceId\":\"d\",\"battery\":{\"level\":1".getBytes(StandardCharsets.UTF_8);
+        Exception e = assertThrows(InvalidMessageException.class, () -> check(truncated, "battery"));
+        String reason = MessageValidator.reason(e);
+        assertTrue(reason.startsWith("Unexpected end-of-input"), reason);
+        assertFalse(reason.contains("Source") || reason.contains("REDACTED") || reason.contains("StreamReadFeature"), reason);
     }
 
     @Test
