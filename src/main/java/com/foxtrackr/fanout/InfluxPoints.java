@@ -87,8 +87,8 @@ public class InfluxPoints {
                 point.addField(field.getKey(), b);
             } else if (value instanceof Double d) {
                 point.addField(field.getKey(), d);
-            } else if (((String) value).chars().anyMatch(Character::isISOControl)) {
-                throw new UnwritableException(kind + " field '" + field.getKey() + "' holds a control character, which line protocol cannot carry");
+            } else if (((String) value).chars().anyMatch(Character::isISOControl) || !encodable((String) value)) {
+                throw new UnwritableException(kind + " field '" + field.getKey() + "' holds a control character or half a surrogate pair, which line protocol cannot carry");
             } else {
                 point.addField(field.getKey(), (String) value);
             }
@@ -100,10 +100,18 @@ public class InfluxPoints {
         if (name.isEmpty()) {
             throw new UnwritableException(what + " is empty");
         }
+        if (!encodable(name)) {
+            throw new UnwritableException(what + " has half a surrogate pair, which UTF-8 cannot carry");
+        }
         if (UNWRITABLE_NAME.matcher(name).find()) {
             throw new UnwritableException(what + " has a control character, or a backslash before a space, comma, equals sign"
                     + " or its end, which line protocol cannot carry");
         }
+    }
+
+    /** Whether UTF-8 holds the text as it is: not when it has half a surrogate pair (JSON's escapes allow one). */
+    private static boolean encodable(String text) {
+        return java.nio.charset.StandardCharsets.UTF_8.newEncoder().canEncode(text);
     }
 
     /** The second level of a FoxTrackr topic: a device id or a group name. */

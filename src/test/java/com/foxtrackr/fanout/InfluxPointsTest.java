@@ -60,7 +60,7 @@ class InfluxPointsTest {
         assertEquals(java.util.Set.of(2L, 3L, 4L, 5L, 6L, 7L, 8L), mapped.refused().keySet());
         assertEquals("not written to InfluxDB: deviceId has a control character, or a backslash before a space, comma, equals sign"
                 + " or its end, which line protocol cannot carry", mapped.refused().get(2L));
-        assertEquals("not written to InfluxDB: battery field 'state' holds a control character, which line protocol cannot carry",
+        assertEquals("not written to InfluxDB: battery field 'state' holds a control character or half a surrogate pair, which line protocol cannot carry",
                 mapped.refused().get(4L));
         assertEquals("not written to InfluxDB: 'battery' has no number, boolean or string", mapped.refused().get(5L));
         assertEquals("not written to InfluxDB: a battery message needs an object field 'battery'", mapped.refused().get(6L));

@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,18 +23,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.EdgeCasesMode;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.Tuple;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,9 +35,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fuzzes the ingest checks, the InfluxDB point mapping and the archive mapping with 10,000 generated inputs a
- * run: only a rejection with a one-line reason may escape, and every point and archive line is well formed.
+ * run: only a rejection with a one-line reason may escape, and every point and archive record is well formed.
+ * Each run takes a new seed; a failure names it, and -Dfuzz.seed=N gives the same inputs again.
  */
 class IngestFuzzTest {
+    static final long SEED = Long.getLong("fuzz.seed", new SplittableRandom().nextLong());
+    /** What the generated inputs became, by outcome: each test checks that its inputs reach every outcome. */
+    static final Map<String, Integer> OUTCOMES = new java.util.concurrent.ConcurrentHashMap<>();
     static final int LIMIT = 65536;
     static final MessageValidator VALIDATOR = new MessageValidator(LIMIT);
     static final ObjectMapper JSON = MessageValidator.objectMapper(LIMIT);
@@ -63,23 +60,53 @@ class IngestFuzzTest {
     // Any bytes, and valid messages with a byte changed, cut, inserted or removed, with something after them, in
     // UTF-16 or UTF-32, with a BOM, an overlong sequence or an encoded surrogate: accepted and well mapped, or
     // rejected with a one-line reason; never another exception (which would leave the message unacknowledged).
-    @Property(tries = 3000, edgeCases = EdgeCasesMode.NONE)
-    void any_bytes_are_accepted_and_mapped_or_rejected_with_a_reason(@ForAll("anyBytes") byte[] payload) throws Exception {
-        checkOrRejected("foxtrackr/g/V3.0/bat", payload);
+    @Test
+    void any_bytes_are_accepted_and_mapped_or_rejected_with_a_reason() {
+        forAll(3000, anyBytes(), payload -> checkOrRejected("foxtrackr/g/V3.0/bat", payload));
+        assertReached("rejected", "battery");
     }
 
     // Generated FoxTrackr-like messages, hostile device ids, field names, numbers and topics included: an accepted
     // one is exactly one well-formed point (measurement, escaped tags, fields, time) and one archive line.
-    @Property(tries = 5000, edgeCases = EdgeCasesMode.NONE)
-    void generated_messages_become_exact_points_and_archive_lines_or_are_rejected(@ForAll("messages") Message message) throws Exception {
-        checkOrRejected(message.topic(), message.payload());
+    @Test
+    void generated_messages_become_exact_points_and_archive_lines_or_are_rejected() {
+        forAll(5000, messages(), message -> checkOrRejected(message.topic(), message.payload()));
+        assertReached("rejected", "battery", "temperature", "other", "influx refuses");
     }
 
     // Batches of accepted messages at any time from 1970 to 2262: one line per point in a write, and archive
     // objects under keys of the fixed layout, one per hour, holding every payload once and in order.
-    @Property(tries = 2000)
-    void batches_become_one_line_per_point_and_archive_objects_under_fixed_keys(
-            @ForAll("batches") List<Message> messages, @ForAll("batchIds") long batchId) throws Exception {
+    @Test
+    void batches_become_one_line_per_point_and_archive_objects_under_fixed_keys() {
+        Gen<Long> batchIds = Gen.longs(1, Long.MAX_VALUE);
+        forAll(2000, random -> Map.entry(batches().next(random), batchIds.next(random)),
+                batchAndId -> checkBatch(batchAndId.getKey(), batchAndId.getValue()));
+    }
+
+    /** Runs a property on generated inputs; a failure names the input and the seed that replays it. */
+    static <T> void forAll(int tries, Gen<T> inputs, Property<T> property) {
+        SplittableRandom random = new SplittableRandom(SEED);
+        for (int i = 0; i < tries; i++) {
+            T input = inputs.next(random);
+            try {
+                property.check(input);
+            } catch (Throwable e) {
+                throw new AssertionError("try " + i + " with -Dfuzz.seed=" + SEED + " failed for: " + input, e);
+            }
+        }
+    }
+
+    interface Property<T> {
+        void check(T input) throws Exception;
+    }
+
+    static void assertReached(String... outcomes) {
+        for (String outcome : outcomes) {
+            assertTrue(OUTCOMES.getOrDefault(outcome, 0) > 0, "no generated input was " + outcome + " (seed " + SEED + "): " + OUTCOMES);
+        }
+    }
+
+    static void checkBatch(List<Message> messages, long batchId) throws Exception {
         List<Batch.Item> items = new ArrayList<>();
         for (Message message : messages) {
             Batch.Item item = ingest(message.topic(), message.payload());
@@ -121,12 +148,12 @@ class IngestFuzzTest {
         try {
             item = ingest(topic, payload);
         } catch (InvalidMessageException rejected) {
-            Statistics.collect("rejected");
+            OUTCOMES.merge("rejected", 1, Integer::sum);
             // the exception's own message: Camel logs it at DEBUG, and the rejected store keeps it
             assertTrue(rejected.getMessage().matches("[^\\p{Cc}\\p{Zl}\\p{Zp}]{1,505}"), "a one-line reason: " + rejected.getMessage());
             return;
         }
-        Statistics.collect(item.kind());
+        OUTCOMES.merge(item.kind(), 1, Integer::sum);
         assertPoint(item);
         assertArchiveLine(item);
     }
@@ -160,7 +187,7 @@ class IngestFuzzTest {
         try {
             line = POINTS.point(item).lineProtocol();
         } catch (InfluxPoints.UnwritableException refused) {
-            Statistics.collect("influx refuses");
+            OUTCOMES.merge("influx refuses", 1, Integer::sum);
             assertFalse(writable(root, item), "refused only what line protocol cannot carry: " + refused.getMessage());
             return;
         }
@@ -177,7 +204,10 @@ class IngestFuzzTest {
         assertEquals(new LineProtocol(item.kind(), tags, fields, root.get("timeMs").longValue() * 1_000_000), parsed, line);
     }
 
-    /** A series object with leaves, and names and texts without a control character or a backslash before [ ,=] or the end. */
+    /**
+     * A series object with leaves, and names and texts without a control character, half a surrogate pair, or (names)
+     * a backslash before [ ,=] or the end.
+     */
     static boolean writable(JsonNode root, Batch.Item item) {
         JsonNode series = root.get(item.kind());
         if (series == null || !series.isObject()) {
@@ -189,8 +219,10 @@ class IngestFuzzTest {
         names.add(root.get("deviceId").textValue());
         names.add(String.valueOf(InfluxPoints.group(item.topic())));
         Pattern unwritable = Pattern.compile("\\\\([ ,=]|$)|\\p{Cc}");
-        return !fields.isEmpty() && names.stream().noneMatch(n -> n.isEmpty() || unwritable.matcher(n).find())
-                && fields.values().stream().noneMatch(v -> v instanceof String text && text.chars().anyMatch(Character::isISOControl));
+        java.util.function.Predicate<String> utf8 = text -> StandardCharsets.UTF_8.newEncoder().canEncode(text);
+        return !fields.isEmpty() && names.stream().noneMatch(n -> n.isEmpty() || unwritable.matcher(n).find() || !utf8.test(n))
+                && fields.values().stream().noneMatch(v -> v instanceof String text
+                        && (text.chars().anyMatch(Character::isISOControl) || !utf8.test(text)));
     }
 
     /** Every numeric (as a double), boolean or text leaf, nested names joined with '_'. */
@@ -273,12 +305,16 @@ class IngestFuzzTest {
 
     // Generators.
 
-    @Provide
-    Arbitrary<byte[]> anyBytes() {
-        Arbitrary<byte[]> random = Arbitraries.bytes().array(byte[].class).ofMaxSize(200);
-        Arbitrary<byte[]> mutated = Combinators.combine(validMessage(), Arbitraries.integers().between(0, 7),
-                Arbitraries.integers().greaterOrEqual(0), Arbitraries.bytes()).as((message, how, at, b) -> mutate(message.payload(), how, at, b));
-        return Arbitraries.frequencyOf(Tuple.of(1, random), Tuple.of(8, mutated));
+    static Gen<byte[]> anyBytes() {
+        Gen<byte[]> random = r -> {
+            byte[] bytes = new byte[r.nextInt(201)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) r.nextInt(256);
+            }
+            return bytes;
+        };
+        Gen<byte[]> mutated = r -> mutate(validMessage().next(r).payload(), r.nextInt(8), r.nextInt(Integer.MAX_VALUE), (byte) r.nextInt(256));
+        return Gen.frequency(Gen.w(1, random), Gen.w(8, mutated));
     }
 
     /**
@@ -333,118 +369,121 @@ class IngestFuzzTest {
         return out.toByteArray();
     }
 
-    @Provide
-    Arbitrary<List<Message>> batches() {
-        Arbitrary<Message> accepted = Combinators.combine(Arbitraries.of(1, 2, 7), name(), Arbitraries.longs().between(0, MessageValidator.MAX_TIME_MS),
-                Arbitraries.doubles()).as((type, deviceId, time, level) -> {
-                    ObjectNode root = NODES.objectNode().put("messageType", type).put("deviceId", deviceId).put("version", 3).put("timeMs", time);
-                    root.putObject(type == 1 ? "battery" : "temperature").put("level", level);
-                    return new Message("foxtrackr/grp/V3.0/x", write(root, false));
-                });
-        return accepted.list().ofMinSize(1).ofMaxSize(20);
+    static Gen<List<Message>> batches() {
+        Gen<Message> accepted = r -> {
+            int type = Gen.of(1, 2, 7).next(r);
+            ObjectNode root = NODES.objectNode().put("messageType", type).put("deviceId", name().next(r)).put("version", 3)
+                    .put("timeMs", r.nextLong(0, MessageValidator.MAX_TIME_MS + 1));
+            root.putObject(type == 1 ? "battery" : "temperature").put("level", anyDouble().next(r));
+            return new Message("foxtrackr/grp/V3.0/x", write(root, false));
+        };
+        return accepted.list(1, 20);
     }
 
-    @Provide
-    Arbitrary<Long> batchIds() {
-        return Arbitraries.longs().between(1, Long.MAX_VALUE);
-    }
-
-    @Provide
-    Arbitrary<Message> messages() {
-        return Arbitraries.frequencyOf(Tuple.of(3, validMessage()), Tuple.of(2, anyMessage()));
+    static Gen<Message> messages() {
+        return Gen.frequency(Gen.w(3, validMessage()), Gen.w(2, anyMessage()));
     }
 
     /** Messages the checks should take: hostile but allowed device ids, groups and field names, and any values. */
-    private static Arbitrary<Message> validMessage() {
-        Arbitrary<String> topic = Arbitraries.frequencyOf(Tuple.of(8, name().map(g -> "foxtrackr/" + g + "/V3.0/bat")),
-                Tuple.of(1, Arbitraries.just("foxtrackr")), Tuple.of(1, name().list().ofMaxSize(6).map(l -> String.join("/", l))));
-        return Combinators.combine(Arbitraries.of(1, 2, 7), name(), Arbitraries.longs().between(0, MessageValidator.MAX_TIME_MS),
-                series(name(), 3), topic, Arbitraries.integers().between(0, 9)).as((type, deviceId, time, series, t, style) -> {
-                    ObjectNode root = NODES.objectNode().put("messageType", type).put("deviceId", deviceId).put("version", 3).put("timeMs", time);
-                    root.set(type == 1 ? "battery" : type == 2 ? "temperature" : "position", series.put("level", 1));
-                    return new Message(t, write(root, style == 0));
-                });
+    private static Gen<Message> validMessage() {
+        Gen<String> topic = Gen.frequency(Gen.w(8, name().map(g -> "foxtrackr/" + g + "/V3.0/bat")),
+                Gen.w(1, Gen.just("foxtrackr")), Gen.w(1, name().list(0, 6).map(l -> String.join("/", l))));
+        return r -> {
+            int type = Gen.of(1, 2, 7).next(r);
+            ObjectNode root = NODES.objectNode().put("messageType", type).put("deviceId", name().next(r)).put("version", 3)
+                    .put("timeMs", r.nextLong(0, MessageValidator.MAX_TIME_MS + 1));
+            root.set(type == 1 ? "battery" : type == 2 ? "temperature" : "position", series(name(), 3).next(r).put("level", 1));
+            return new Message(topic.next(r), write(root, r.nextInt(10) == 0));
+        };
     }
 
     /** Anything shaped like a message: wrong types, missing fields, any text anywhere. */
-    private static Arbitrary<Message> anyMessage() {
-        Arbitrary<JsonNode> messageType = Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.just((JsonNode) NODES.numberNode(1))),
-                Tuple.of(3, Arbitraries.just((JsonNode) NODES.numberNode(2))), Tuple.of(1, Arbitraries.just((JsonNode) NODES.numberNode(7))),
-                Tuple.of(1, oddValue()));
-        Arbitrary<JsonNode> deviceId = Arbitraries.frequencyOf(Tuple.of(9, text().map(t -> (JsonNode) NODES.textNode(t))), Tuple.of(1, oddValue()));
-        Arbitrary<JsonNode> timeMs = Arbitraries.frequencyOf(
-                Tuple.of(9, Arbitraries.longs().between(0, MessageValidator.MAX_TIME_MS).map(t -> (JsonNode) NODES.numberNode(t))),
-                Tuple.of(1, Arbitraries.of(-1L, MessageValidator.MAX_TIME_MS + 1, Long.MAX_VALUE, Long.MIN_VALUE).map(t -> (JsonNode) NODES.numberNode(t))),
-                Tuple.of(1, oddValue()));
-        Arbitrary<String> seriesName = Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just("")), Tuple.of(1, Arbitraries.of("battery", "temperature")),
-                Tuple.of(1, text()));
-        Arbitrary<ObjectNode> extras = Arbitraries.maps(text(), value(text(), 1)).ofMaxSize(3).map(IngestFuzzTest::object);
-        Arbitrary<String> topic = Arbitraries.frequencyOf(Tuple.of(6, text().map(g -> "foxtrackr/" + g + "/V3.0/bat")),
-                Tuple.of(1, Arbitraries.just("foxtrackr")), Tuple.of(1, text().list().ofMaxSize(6).map(l -> String.join("/", l))));
-        return Combinators.combine(messageType, deviceId, timeMs, seriesName, series(text(), 3), extras, topic, Arbitraries.integers().between(0, 9))
-                .as((type, id, time, name, series, extra, t, style) -> {
-                    ObjectNode root = NODES.objectNode();
-                    root.set("messageType", type);
-                    root.set("deviceId", id);
-                    root.put("version", 3);
-                    root.set("timeMs", time);
-                    String kind = type.isInt() && type.intValue() == 1 ? "battery" : type.isInt() && type.intValue() == 2 ? "temperature" : "position";
-                    root.set(name.isEmpty() ? kind : name, series);
-                    extra.fields().forEachRemaining(e -> root.putIfAbsent(e.getKey(), e.getValue()));
-                    if (style == 0) {
-                        root.remove(List.of("messageType", "deviceId", "timeMs").get(series.size() % 3));
-                    }
-                    return new Message(t, write(root, style == 1));
-                });
+    private static Gen<Message> anyMessage() {
+        Gen<JsonNode> messageType = Gen.frequency(Gen.w(5, Gen.just(NODES.numberNode(1))), Gen.w(3, Gen.just(NODES.numberNode(2))),
+                Gen.w(1, Gen.just(NODES.numberNode(7))), Gen.w(1, oddValue()));
+        Gen<JsonNode> deviceId = Gen.frequency(Gen.w(9, text().map(NODES::textNode)), Gen.w(1, oddValue()));
+        Gen<JsonNode> timeMs = Gen.frequency(
+                Gen.w(9, Gen.longs(0, MessageValidator.MAX_TIME_MS).map(NODES::numberNode)),
+                Gen.w(1, Gen.of(-1L, MessageValidator.MAX_TIME_MS + 1, Long.MAX_VALUE, Long.MIN_VALUE).map(NODES::numberNode)),
+                Gen.w(1, oddValue()));
+        Gen<String> seriesName = Gen.frequency(Gen.w(8, Gen.just("")), Gen.w(1, Gen.of("battery", "temperature")), Gen.w(1, text()));
+        Gen<ObjectNode> extras = Gen.maps(text(), value(text(), 1), 3).map(IngestFuzzTest::object);
+        Gen<String> topic = Gen.frequency(Gen.w(6, text().map(g -> "foxtrackr/" + g + "/V3.0/bat")),
+                Gen.w(1, Gen.just("foxtrackr")), Gen.w(1, text().list(0, 6).map(l -> String.join("/", l))));
+        return r -> {
+            JsonNode type = messageType.next(r);
+            ObjectNode series = series(text(), 3).next(r);
+            ObjectNode root = NODES.objectNode();
+            root.set("messageType", type);
+            root.set("deviceId", deviceId.next(r));
+            root.put("version", 3);
+            root.set("timeMs", timeMs.next(r));
+            String kind = type.isInt() && type.intValue() == 1 ? "battery" : type.isInt() && type.intValue() == 2 ? "temperature" : "position";
+            String name = seriesName.next(r);
+            root.set(name.isEmpty() ? kind : name, series);
+            extras.next(r).fields().forEachRemaining(e -> root.putIfAbsent(e.getKey(), e.getValue()));
+            int style = r.nextInt(10);
+            if (style == 0) {
+                root.remove(List.of("messageType", "deviceId", "timeMs").get(series.size() % 3));
+            }
+            return new Message(topic.next(r), write(root, style == 1));
+        };
     }
+
+    private static final char[] ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_".toCharArray();
+    private static final char[] ALPHA_AND_SEPARATORS = (new String(ALPHANUMERIC, 0, 52) + new String(SEPARATORS)).toCharArray();
+    private static final char[] ALPHA_SEPARATORS_AND_BREAKING = (new String(ALPHA_AND_SEPARATORS) + new String(BREAKING)).toCharArray();
 
     /** Names the checks allow, made of the separators of line protocol, paths, headers and JSON, and of Unicode. */
-    private static Arbitrary<String> name() {
-        return Arbitraries.frequencyOf(
-                Tuple.of(3, Arbitraries.strings().alpha().numeric().withChars('-', '_').ofMinLength(1).ofMaxLength(12)),
-                Tuple.of(5, Arbitraries.strings().alpha().withChars(SEPARATORS).ofMinLength(1).ofMaxLength(40)),
-                Tuple.of(1, Arbitraries.strings().withCharRange('\u0400', '\u04ff').withCharRange('\u4e00', '\u4eff').ofMinLength(1).ofMaxLength(10)
-                        .map(s -> s + "\uD83E\uDD8A")),
-                Tuple.of(1, Arbitraries.strings().alpha().withChars(SEPARATORS).ofMinLength(120).ofMaxLength(128)));
+    private static Gen<String> name() {
+        return Gen.frequency(
+                Gen.w(3, Gen.stringsOf(1, 12, ALPHANUMERIC)),
+                Gen.w(5, Gen.stringsOf(1, 40, ALPHA_AND_SEPARATORS)),
+                Gen.w(1, Gen.strings(1, 10, '\u0400', '\u04ff', '\u4e00', '\u4eff').map(s -> s + "\uD83E\uDD8A")),
+                Gen.w(1, Gen.stringsOf(120, 128, ALPHA_AND_SEPARATORS)));
     }
 
-    /** Any text: allowed names, line breaks, controls, backslashes, half surrogate pairs, too long. */
-    private static Arbitrary<String> text() {
-        return Arbitraries.frequencyOf(
-                Tuple.of(4, name()),
-                Tuple.of(3, Arbitraries.strings().alpha().withChars(SEPARATORS).withChars(BREAKING).ofMaxLength(20)),
-                Tuple.of(2, Arbitraries.strings().all().ofMaxLength(20)),
-                Tuple.of(1, Arbitraries.strings().alpha().withChars(SEPARATORS).ofMinLength(129).ofMaxLength(140)));
+    /** Any text: allowed names, line breaks, controls, backslashes, half surrogate pairs, long. */
+    private static Gen<String> text() {
+        return Gen.frequency(
+                Gen.w(4, name()),
+                Gen.w(3, Gen.stringsOf(0, 20, ALPHA_SEPARATORS_AND_BREAKING)),
+                Gen.w(2, Gen.strings(0, 20, '\u0000', '\uffff')),
+                Gen.w(1, Gen.stringsOf(129, 140, ALPHA_AND_SEPARATORS)));
+    }
+
+    private static Gen<Double> anyDouble() {
+        return Gen.frequency(Gen.w(3, r -> r.nextDouble(-1e12, 1e12)),
+                Gen.w(1, Gen.of(Double.MAX_VALUE, -Double.MAX_VALUE, Double.MIN_VALUE, -0.0, 0.0, 1e-300, 1e300)));
     }
 
     /** A series object: numbers of every size, booleans, text, nulls, arrays and nested objects. */
-    private static Arbitrary<ObjectNode> series(Arbitrary<String> names, int depth) {
-        return Arbitraries.maps(names, value(names, depth)).ofMaxSize(5).map(IngestFuzzTest::object);
+    private static Gen<ObjectNode> series(Gen<String> names, int depth) {
+        return Gen.maps(names, value(names, depth), 5).map(IngestFuzzTest::object);
     }
 
-    private static Arbitrary<JsonNode> value(Arbitrary<String> names, int depth) {
-        Arbitrary<JsonNode> leaf = Arbitraries.frequencyOf(
-                Tuple.of(3, Arbitraries.doubles().between(-1e6, 1e6).map(d -> (JsonNode) NODES.numberNode(d))),
-                Tuple.of(2, Arbitraries.of(Double.MAX_VALUE, -Double.MAX_VALUE, Double.MIN_VALUE, -0.0, 1e-300, 1e300, 0.1)
-                        .map(d -> (JsonNode) NODES.numberNode(d))),
-                Tuple.of(2, Arbitraries.longs().map(l -> (JsonNode) NODES.numberNode(l))),
-                Tuple.of(1, Arbitraries.bigIntegers().between(BigInteger.TEN.pow(19), BigInteger.TEN.pow(40)).map(b -> (JsonNode) NODES.numberNode(b))),
-                Tuple.of(2, Arbitraries.of(true, false).map(b -> (JsonNode) NODES.booleanNode(b))),
-                Tuple.of(1, text().map(t -> (JsonNode) NODES.textNode(t))),
-                Tuple.of(1, Arbitraries.just((JsonNode) NODES.nullNode())));
+    private static Gen<JsonNode> value(Gen<String> names, int depth) {
+        Gen<JsonNode> leaf = Gen.frequency(
+                Gen.w(3, r -> NODES.numberNode(r.nextDouble(-1e6, 1e6))),
+                Gen.w(2, Gen.of(Double.MAX_VALUE, -Double.MAX_VALUE, Double.MIN_VALUE, -0.0, 1e-300, 1e300, 0.1).map(NODES::numberNode)),
+                Gen.w(2, r -> NODES.numberNode(r.nextLong())),
+                Gen.w(1, r -> NODES.numberNode(BigInteger.TEN.pow(19).add(new BigInteger(130, new java.util.Random(r.nextLong()))))),
+                Gen.w(2, r -> NODES.booleanNode(r.nextBoolean())),
+                Gen.w(1, text().map(NODES::textNode)),
+                Gen.w(1, Gen.just(NODES.nullNode())));
         if (depth == 0) {
             return leaf;
         }
-        return Arbitraries.frequencyOf(Tuple.of(6, leaf), Tuple.of(2, series(names, depth - 1).map(o -> (JsonNode) o)),
-                Tuple.of(1, leaf.list().ofMaxSize(3).map(l -> (JsonNode) NODES.arrayNode().addAll(l))));
+        return Gen.frequency(Gen.w(6, leaf), Gen.w(2, series(names, depth - 1)),
+                Gen.w(1, leaf.list(0, 3).map(l -> NODES.arrayNode().addAll(l))));
     }
 
     /** A value of the wrong type for a common field. */
-    private static Arbitrary<JsonNode> oddValue() {
-        return Arbitraries.oneOf(text().map(t -> (JsonNode) NODES.textNode(t)), Arbitraries.just((JsonNode) NODES.nullNode()),
-                Arbitraries.of(1.5, -1.0, 1e20).map(d -> (JsonNode) NODES.numberNode(d)),
-                Arbitraries.just((JsonNode) NODES.numberNode(new BigInteger("123456789012345678901234567890"))),
-                Arbitraries.just((JsonNode) NODES.objectNode()), Arbitraries.just((JsonNode) NODES.arrayNode().add(1)));
+    private static Gen<JsonNode> oddValue() {
+        return Gen.oneOf(text().map(NODES::textNode), Gen.just(NODES.nullNode()),
+                Gen.of(1.5, -1.0, 1e20).map(NODES::numberNode),
+                Gen.just(NODES.numberNode(new BigInteger("123456789012345678901234567890"))),
+                r -> NODES.objectNode(), r -> NODES.arrayNode().add(1));
     }
 
     private static ObjectNode object(Map<String, JsonNode> fields) {
