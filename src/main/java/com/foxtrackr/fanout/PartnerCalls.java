@@ -190,6 +190,37 @@ public class PartnerCalls implements AutoCloseable {
                 "HTTP " + status + (answer.isBlank() ? "" : ": " + MessageValidator.reason(new Exception(answer))), 0);
     }
 
+    /**
+     * The check command's probe of an http sink: a HEAD to its URL through the sink's own client, with its headers
+     * and token, as a call would be authorised; nothing is posted. What it proved, or why it fails.
+     */
+    String probe(String sinkName) throws IOException {
+        Partner partner = partners.get(sinkName);
+        org.apache.hc.client5.http.classic.methods.HttpHead head = new org.apache.hc.client5.http.classic.methods.HttpHead(partner.url());
+        head.setConfig(partner.timeouts());
+        partner.headers().forEach(head::setHeader);
+        int status;
+        try {
+            status = partner.client().execute(head, ClassicHttpResponse::getCode);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach " + withoutUserInfo(partner.url()) + ": " + MessageValidator.reason(e), e);
+        }
+        String asked = "HEAD " + withoutUserInfo(partner.url()) + " with the sink's headers" + (partner.headers().containsKey("Authorization")
+                ? " and token" : "") + " answered " + status;
+        if (status == 401 || status == 403) {
+            throw new IllegalStateException(asked + ": the partner refuses the sink's credentials");
+        }
+        if (status >= 500) {
+            throw new IllegalStateException(asked + ": the partner is failing");
+        }
+        return asked + ": reachable" + (status < 300 ? " and the credentials accepted" : ", the credentials not refused")
+                + "; no message was posted, so whether it takes the payload is not proven";
+    }
+
+    private static String withoutUserInfo(URI url) {
+        return org.apache.camel.util.URISupport.sanitizeUri(url.toString());
+    }
+
     @Override
     public void close() throws IOException {
         for (Partner partner : partners.values()) {

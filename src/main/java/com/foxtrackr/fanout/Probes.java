@@ -1,9 +1,5 @@
 package com.foxtrackr.fanout;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,17 +72,7 @@ final class Probes {
                 Files.delete(Files.createTempFile(directory, ".check", ".tmp"));
                 return "can write in " + directory.toAbsolutePath();
             };
-            case "http" -> () -> {
-                HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
-                String url = parameters.get("url");
-                try {
-                    HttpResponse<Void> answer = http.send(HttpRequest.newBuilder(URI.create(url))
-                            .method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.discarding());
-                    return "reachable (HEAD answered " + answer.statusCode() + ")";
-                } catch (java.io.IOException e) {
-                    throw new IllegalStateException("cannot reach " + url + ": " + MessageValidator.reason(e), e);
-                }
-            };
+            case "http" -> () -> context.getRegistry().lookupByNameAndType("partnerCalls", PartnerCalls.class).probe(sink);
             default -> () -> "not checked: a Camel endpoint, tried only when it delivers";
         };
     }

@@ -1,7 +1,13 @@
 package com.foxtrackr.fanout.it;
 
+import com.github.tomakehurst.wiremock.WireMockServer;
 import org.junit.jupiter.api.Test;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +45,39 @@ class CommandLineIT extends WithBrokerAndInflux {
         broker.stop();
         out = bundle.command("check").text();
         assertTrue(out.matches("(?s).*\\nsource fleet +FAIL +fanout\\.mqtt\\.\\*.*"), out);
+    }
+
+    // A partner is probed as a call is authorised (its headers and token, HTTP/1.1), and the line says what that
+    // proved: a partner that requires the token is ok with the right one and FAIL with a wrong one.
+    @Test
+    void should_probe_a_partner_with_its_token_and_say_what_that_proved() throws Exception {
+        WireMockServer partner = new WireMockServer(
+                options().port(Services.freePort()).bindAddress("127.0.0.1"));
+        partner.start();
+        try {
+            partner.stubFor(any(urlEqualTo("/ingest"))
+                    .atPriority(9).willReturn(aResponse().withStatus(401)));
+            partner.stubFor(any(urlEqualTo("/ingest"))
+                    .atPriority(1).withHeader("Authorization", equalTo("Bearer good-token-1"))
+                    .withHeader("X-Fleet", equalTo("north"))
+                    .willReturn(aResponse().withStatus(200)));
+            Bundle bundle = new Bundle(broker, influx)
+                    .with("FANOUT_SINKS", "influx,acme")
+                    .withHttpSink("acme", "http://127.0.0.1:" + partner.port() + "/ingest")
+                    .with("FANOUT_SINK_ACME_HEADERS", "X-Fleet: north")
+                    .with("FANOUT_SINK_ACME_BEARER_TOKEN", "good-token-1");
+            String out = bundle.command("check").text();
+            assertTrue(out.matches("(?s).*\\nsink acme +ok +HEAD http://127\\.0\\.0\\.1:\\d+/ingest with the sink's headers and token answered 200:"
+                    + " reachable and the credentials accepted; no message was posted, so whether it takes the payload is not proven\\n.*"), out);
+            var probe = partner.getAllServeEvents().get(0).getRequest();
+            assertEquals("HEAD", probe.getMethod().getName());
+            assertTrue(!probe.containsHeader("Upgrade"), "HTTP/1.1, no upgrade: " + probe.getHeaders());
+
+            out = bundle.with("FANOUT_SINK_ACME_BEARER_TOKEN", "wrong-token-2").command("check").text();
+            assertTrue(out.matches("(?s).*\\nsink acme +FAIL +fanout\\.sink\\.acme\\.\\* +HEAD .* answered 401: the partner refuses the sink's credentials\\n.*"), out);
+        } finally {
+            partner.stop();
+        }
     }
 
     // FANOUT_LOG_FORMAT=json: every line the bundle writes is one JSON object, its connection lines among them.
