@@ -42,6 +42,9 @@ public class App {
     }
 
     public static void main(String[] args) throws Exception {
+        // before the first log line configures logging (logback.xml): the libraries at WARN when the product logs INFO
+        String level = System.getenv().getOrDefault("FANOUT_LOG_LEVEL", "INFO").trim().toUpperCase(java.util.Locale.ROOT);
+        System.setProperty("FANOUT_LIBRARY_LOG_LEVEL", level.equals("INFO") || level.isEmpty() ? "WARN" : level);
         String configDir = System.getenv("FANOUT_CONFIG_DIR");
         if (args.length >= 2 && args[0].equals("--config-dir")) {
             configDir = args[1];

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * MAX_UNACKNOWLEDGED messages at once, whatever the broker sends (see SourceConsumer#arrived).
  */
 public class MqttSourceComponent extends PahoComponent {
-    private static final Logger LOG = LoggerFactory.getLogger("MqttSource");
+    private static final Logger LOG = LoggerFactory.getLogger("com.foxtrackr.fanout.MqttSource");
     private static final PropertyConfigurer ENDPOINT_CONFIGURER = new PahoEndpointConfigurer();
 
     @Override

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * batch to fill or age (by design), or a sink that is retrying (stalled, with its error).
  */
 public class Progress {
-    private static final Logger LOG = LoggerFactory.getLogger("Progress");
+    private static final Logger LOG = LoggerFactory.getLogger(Progress.class);
 
     /** An archive's batching: a batch is written when it holds size payloads or its oldest has waited maxAgeMs. */
     public record Batching(int size, long maxAgeMs) {

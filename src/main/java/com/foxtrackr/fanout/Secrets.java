@@ -102,6 +102,27 @@ public final class Secrets {
         }
     }
 
+    /** %oneLineMsg: the log message with secrets masked and its line breaks escaped: one event, one line. */
+    public static class OneLineMessage extends RedactedMessage {
+        @Override
+        public String convert(ILoggingEvent event) {
+            String text = super.convert(event);
+            return text.indexOf('\n') < 0 && text.indexOf('\r') < 0 ? text : text.replace("\r", "\\r").replace("\n", "\\n");
+        }
+    }
+
+    /** %oneLineEx: the stack trace, masked, after " | " on the event's line, its lines separated by " \\n ". */
+    public static class OneLineThrowable extends RedactedThrowable {
+        @Override
+        public String convert(ILoggingEvent event) {
+            String text = super.convert(event);
+            if (text.isEmpty()) {
+                return text;
+            }
+            return " | " + text.strip().replace("\r", "").replace("\t", "").replace("\n", " \\n ");
+        }
+    }
+
     /** %redactedEx: the stack trace with secrets masked (exception messages can quote URIs and answers). */
     public static class RedactedThrowable extends ThrowableProxyConverter {
         @Override

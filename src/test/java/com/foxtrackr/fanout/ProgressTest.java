@@ -42,11 +42,11 @@ class ProgressTest {
 
             ListAppender<ILoggingEvent> lines = new ListAppender<>();
             lines.start();
-            ((Logger) LoggerFactory.getLogger("Progress")).addAppender(lines);
+            ((Logger) LoggerFactory.getLogger(Progress.class)).addAppender(lines);
             try {
                 progress.report();
             } finally {
-                ((Logger) LoggerFactory.getLogger("Progress")).detachAppender(lines);
+                ((Logger) LoggerFactory.getLogger(Progress.class)).detachAppender(lines);
             }
             assertEquals(1, lines.list.size());
             String line = lines.list.get(0).getFormattedMessage();
@@ -77,11 +77,11 @@ class ProgressTest {
 
             ListAppender<ILoggingEvent> lines = new ListAppender<>();
             lines.start();
-            ((Logger) LoggerFactory.getLogger("Progress")).addAppender(lines);
+            ((Logger) LoggerFactory.getLogger(Progress.class)).addAppender(lines);
             try {
                 progress.report();
             } finally {
-                ((Logger) LoggerFactory.getLogger("Progress")).detachAppender(lines);
+                ((Logger) LoggerFactory.getLogger(Progress.class)).detachAppender(lines);
             }
             List<String> text = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
             assertEquals(2, text.size(), text.toString());

@@ -133,7 +133,7 @@ final class Bundle implements AutoCloseable {
     Bundle start() {
         launch();
         try {
-            awaitLog("Routes startup (total:");
+            awaitLog("look at: ");
         } catch (RuntimeException e) {
             // the caller never gets this bundle to close: stop it here, or it outlives the test
             process.destroyForcibly();

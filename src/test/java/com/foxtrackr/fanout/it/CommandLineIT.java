@@ -107,6 +107,33 @@ class CommandLineIT extends WithBrokerAndInflux {
         }
     }
 
+    // At the default level the log holds the product's lines, and only warnings and errors of the libraries:
+    // no Camel start-up chatter, no "shutdown hook triggered by SIGTERM" when no signal was sent; check writes no log.
+    @Test
+    void should_log_the_products_lines_and_only_the_libraries_warnings() throws Exception {
+        java.util.Set<String> product = new java.util.HashSet<>(java.util.List.of("MqttSource"));
+        try (var sources = java.nio.file.Files.list(Bundle.HOME.resolve("src/main/java/com/foxtrackr/fanout"))) {
+            sources.forEach(f -> product.add(f.getFileName().toString().replace(".java", "")));
+        }
+        Bundle bundle = new Bundle(broker, influx);
+        try (Bundle running = bundle.start()) {
+            running.stop();
+            assertTrue(running.output().lines().count() < 20, "a short log:\n" + running.output());
+            assertOnlyProductLinesAndWarnings(running.output(), product);
+            assertTrue(!running.output().contains("shutdown hook"), running.output());
+        }
+        assertOnlyProductLinesAndWarnings(bundle.command("check").err(), product);
+    }
+
+    static void assertOnlyProductLinesAndWarnings(String log, java.util.Set<String> product) {
+        for (String line : log.lines().toList()) {
+            java.util.regex.Matcher event = java.util.regex.Pattern.compile("\\S+ (\\S+) +(\\S+) - .*").matcher(line);
+            assertTrue(event.matches(), line);
+            assertTrue(product.contains(event.group(2)) || java.util.Set.of("WARN", "ERROR").contains(event.group(1)),
+                    "a library's line at " + event.group(1) + ": " + line);
+        }
+    }
+
     // A mistyped command is refused with the usage, not run as the bundle with Camel's options.
     @Test
     void should_refuse_an_unknown_command_with_the_usage() throws Exception {

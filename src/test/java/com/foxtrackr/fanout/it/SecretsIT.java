@@ -114,6 +114,13 @@ class SecretsIT {
         }
         assertTrue(files.stream().anyMatch(f -> f.endsWith("outbox.db")) && files.stream().anyMatch(f -> f.endsWith("mqtt-inflight.db"))
                 && files.stream().filter(f -> f.getFileName().toString().startsWith("bundle-")).count() == 2, files.toString());
+        // one event, one line, at DEBUG too (the AWS SDK's canonical request, InfluxDB's line protocol, stack traces)
+        for (Path file : files.stream().filter(f -> f.getFileName().toString().startsWith("bundle-")).toList()) {
+            for (String line : Files.readAllLines(file)) {
+                assertTrue(line.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z (TRACE|DEBUG|INFO |WARN |ERROR) \\S+ - .*"),
+                        file + ": a line that is not an event of its own: " + line);
+            }
+        }
         for (Path file : files) {
             String bytes = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
             for (String secret : SECRETS) {
