@@ -65,6 +65,8 @@ final class EmbeddedBroker implements AutoCloseable {
         config.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");
         config.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
         config.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
+        // mosquitto_sub, as the README shows it, connects with an empty client id
+        config.setProperty(io.moquette.BrokerConstants.ALLOW_ZERO_BYTE_CLIENT_ID_PROPERTY_NAME, "true");
         Server server = new Server();
         try {
             server.startServer(new MemoryConfig(config));

@@ -75,6 +75,15 @@ class FirstRunIT {
                 // the bundle listens on the embedded broker's port and its HTTP port, on loopback, and nowhere else
                 assertEquals(Set.of("127.0.0.1:" + port, "127.0.0.1:" + bundle.httpPort), listeningAddresses(bundle.pid()));
 
+                // the README's watch command, as written, sees the fleet's messages
+                String watch = "mosquitto_sub -h 127.0.0.1 -p <port> -t 'foxtrackr/#' -v";
+                assertTrue(Files.readString(Bundle.HOME.resolve("README.md")).contains("`" + watch + "`"), "the README shows " + watch);
+                Process sub = new ProcessBuilder("bash", "-c", watch.replace("<port>", String.valueOf(port)) + " -C 1 -W 30")
+                        .redirectErrorStream(true).start();
+                String seen = new String(sub.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertEquals(0, sub.waitFor(), seen);
+                assertTrue(seen.startsWith("foxtrackr/demo_fleet/V3.0/"), seen);
+
                 await().atMost(Duration.ofSeconds(60)).until(() -> "UP".equals(bundle.health().check("source-fleet")));
                 assertEquals("tcp://127.0.0.1:" + port, bundle.health().data("source-fleet").path("url").asText());
                 await().atMost(Duration.ofSeconds(60)).until(() -> archived(archive).size() == 18);
