@@ -429,6 +429,22 @@ public class FanoutSetup extends MainListenerSupport {
                 .readTimeout(timeoutMs, TimeUnit.MILLISECONDS)
                 .writeTimeout(timeoutMs, TimeUnit.MILLISECONDS);
         String url = parameters.get("url");
+        String version = parameters.get("version");
+        String token = parameters.get("token");
+        if (!Set.of("1", "2", "3").contains(version)) {
+            throw new ConfigException(prefix + "version", "is '" + version + "': write 1, 2 or 3 (InfluxDB's major version)");
+        }
+        if (!version.equals("1") && token == null) {
+            throw new ConfigException(prefix + "token", "is required for InfluxDB " + version + ".x: an API token with write access,"
+                    + " from the environment (" + ConfigKeys.envName(prefix + "token") + ")");
+        }
+        if (version.equals("1") && token != null) {
+            throw new ConfigException(prefix + "token", "is for InfluxDB 2.x and 3.x: set " + prefix + "version to 2 or 3"
+                    + " (InfluxDB 1.x takes username and password)");
+        }
+        if (token != null) {
+            http.addInterceptor(new InfluxApi(token, version.equals("3")));
+        }
         String username = settings.text(prefix + "username", "");
         InfluxDB client = username.isEmpty()
                 ? InfluxDBFactory.connect(url, http)

@@ -61,6 +61,9 @@ class StartupErrorsIT {
         "FANOUT_SINK_INFLUX_RETRY_MULTIPLIER | x        | fanout.sink.influx.retry.multiplier must be a number, not 'x'",
         "FANOUT_SINK_INFLUX_TOPICS        | foxtrackr/#/x | fanout.sink.influx.topics has 'foxtrackr/#/x', which is not an MQTT topic filter",
         "FANOUT_HTTP_HOST                 | 0.0.0.0     | fanout.http.token is required when fanout.http.host (0.0.0.0) is beyond loopback",
+        "FANOUT_SINK_INFLUX_VERSION       | 2           | fanout.sink.influx.token is required for InfluxDB 2.x: an API token with write access",
+        "FANOUT_SINK_INFLUX_VERSION       | 4           | fanout.sink.influx.version is '4': write 1, 2 or 3",
+        "FANOUT_SINK_INFLUX_TOKEN         | a-token-1   | fanout.sink.influx.token is for InfluxDB 2.x and 3.x: set fanout.sink.influx.version to 2 or 3",
     })
     void should_refuse_to_start_and_name_the_property(String variable, String value, String message) throws Exception {
         assertRefusedToStart(new Bundle(broker, influx).with(variable, value), message);
