@@ -273,7 +273,7 @@ public class FanoutSetup extends MainListenerSupport {
                             settings.number(prefix + "retry.max-age-ms", 604_800_000L, 1, Long.MAX_VALUE));
                     Sink.Circuit circuit = new Sink.Circuit(
                             (int) settings.number(prefix + "circuit.failure-rate-percent", 50, 1, 100),
-                            (int) settings.number(prefix + "circuit.minimum-calls", 10, 1, 10_000),
+                            (int) settings.number(prefix + "circuit.minimum-calls", 100, 1, 10_000),
                             settings.number(prefix + "circuit.open-ms", 30_000, 1, 86_400_000));
                     int concurrency = (int) settings.number(prefix + "concurrency", 4, 1, 64);
                     var calls = context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency);

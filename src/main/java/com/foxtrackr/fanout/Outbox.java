@@ -735,6 +735,40 @@ public class Outbox implements AutoCloseable {
         }
     }
 
+    /**
+     * Per-message sink, before its calls: every item of the batch gets a delivery row due only after holdMs (a new
+     * message a new row, a retry its row moved), and the cursor moves past the batch, in one transaction. The calls
+     * are then settled in small groups as they complete (settle with the returned items); if the process dies
+     * meanwhile, what was not settled is due again after holdMs: repeats are bounded by what was in flight.
+     */
+    public Batch hold(String sinkName, Batch batch, long holdMs) throws SQLException {
+        long due = System.currentTimeMillis() + holdMs;
+        settled(sinkName, batch, () -> {
+            try (PreparedStatement insert = db.prepareStatement(
+                         "INSERT INTO delivery (message_id, sink, next_attempt_ms) VALUES (?, ?, ?)");
+                 PreparedStatement move = db.prepareStatement("UPDATE delivery SET next_attempt_ms = ? WHERE message_id = ? AND sink = ?")) {
+                for (Batch.Item item : batch.items()) {
+                    PreparedStatement statement = item.recorded() ? move : insert;
+                    if (item.recorded()) {
+                        move.setLong(1, due);
+                        move.setLong(2, item.messageId());
+                        move.setString(3, sinkName);
+                    } else {
+                        insert.setLong(1, item.messageId());
+                        insert.setString(2, sinkName);
+                        insert.setLong(3, due);
+                    }
+                    statement.addBatch();
+                }
+                insert.executeBatch();
+                move.executeBatch();
+            }
+            return null;
+        });
+        return new Batch(batch.id(), batch.items().stream().map(i -> i.recorded() ? i : new Batch.Item(i.messageId(), i.key(), i.kind(),
+                i.topic(), i.timeMs(), i.payload(), i.attempts(), i.receivedMs(), true)).toList(), batch.full(), 0);
+    }
+
     /** What became of one message of a per-message sink's batch. */
     public record Outcome(Batch.Item item, Result result, String reason, long retryAfterMs) {
         public enum Result { DELIVERED, RETRY, DEAD, POSTPONED }

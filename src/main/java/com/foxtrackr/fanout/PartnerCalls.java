@@ -4,18 +4,13 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.camel.Exchange;
@@ -36,8 +31,7 @@ import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.util.Timeout;
 
 /**
- * The per-message sinks' calls and their outcomes, which the outbox records for the whole batch at once. For
- * an http sink: one POST per message, with the configured headers, {@code concurrency} at a time over as many
+ * The per-message sinks' calls and their outcomes. For an http sink: one POST per message, with the configured headers, {@code concurrency} at a time over as many
  * kept-alive connections; 2xx is delivered; a connection error, a timeout, 408, 429 and 5xx are retried
  * (honouring Retry-After); any other answer goes to the sink's dead-letter queue at once. An endpoint sink's
  * route calls its steps as processors, which read the sink's name from the exchange property "sink" and the
@@ -55,7 +49,7 @@ public class PartnerCalls implements AutoCloseable {
      * exchange and split per message cost about a third of the sink's CPU during a backlog drain.
      */
     private record Partner(URI url, Map<String, String> headers, CloseableHttpClient client, RequestConfig timeouts,
-            int concurrency, ExecutorService calls) {
+            int concurrency, ExecutorService calls, long holdMs, AtomicInteger inFlight, List<Outbox.Outcome> unsettled) {
     }
 
     public PartnerCalls(Outbox outbox) {
@@ -114,7 +108,10 @@ public class PartnerCalls implements AutoCloseable {
                         .build())
                 .build());
         RequestConfig timeouts = RequestConfig.custom().setResponseTimeout(Timeout.ofMilliseconds(responseTimeoutMs)).build();
-        partners.put(sink, new Partner(uri, Map.copyOf(partnerHeaders), client, timeouts, concurrency, calls));
+        // longer than any call can take: a held delivery is due again only if this process died during its call
+        long holdMs = connectTimeoutMs + responseTimeoutMs + 5_000L;
+        partners.put(sink, new Partner(uri, Map.copyOf(partnerHeaders), client, timeouts, concurrency, calls, holdMs,
+                new AtomicInteger(), new java.util.ArrayList<>()));
     }
 
     /** The steps of sink-endpoint.yaml, registered under these names by FanoutSetup. */
@@ -126,27 +123,61 @@ public class PartnerCalls implements AutoCloseable {
     }
 
     /**
-     * An http sink: calls its partner once for each message of the batch; what became of each. Each of the sink's
-     * threads takes the batch's next message until none is left: a thread is handed work once per batch, not once
-     * per message.
+     * An http sink: holds the batch in the outbox (Outbox.hold), then calls its partner once for each message,
+     * {@code concurrency} at a time: each of the sink's threads takes the batch's next message until none is left.
+     * The outcomes are settled in groups of 2 x concurrency as the calls complete (and by the last call in flight),
+     * so that a crash repeats no more than what was in flight or completed since the last group. Returns once every
+     * message has a thread: the next batch is claimed while the last calls finish, so that a call that waits for
+     * its timeout holds back one thread, not the sink.
      */
-    public Collection<Outbox.Outcome> call(String sinkName, Batch batch) throws InterruptedException, ExecutionException {
+    public void deliver(String sinkName, Batch claimed) throws Exception {
         Partner partner = partners.get(sinkName);
         Sink sink = outbox.sink(sinkName);
-        List<Batch.Item> items = batch.items();
-        Outbox.Outcome[] outcomes = new Outbox.Outcome[items.size()];
-        AtomicInteger next = new AtomicInteger();
-        Callable<Void> caller = () -> {
-            for (int i = next.getAndIncrement(); i < outcomes.length; i = next.getAndIncrement()) {
-                outcomes[i] = call(partner, sink, items.get(i));
-            }
-            return null;
-        };
-        int threads = Math.min(partner.concurrency(), outcomes.length);
-        for (Future<Void> thread : partner.calls().invokeAll(Collections.nCopies(threads, caller))) {
-            thread.get();
+        List<Batch.Item> items = outbox.hold(sinkName, claimed, partner.holdMs()).items();
+        if (items.isEmpty()) {
+            return;
         }
-        return Arrays.asList(outcomes);
+        AtomicInteger next = new AtomicInteger();
+        java.util.concurrent.CountDownLatch handedOut = new java.util.concurrent.CountDownLatch(1);
+        Runnable caller = () -> {
+            for (int i = next.getAndIncrement(); i < items.size(); i = next.getAndIncrement()) {
+                partner.inFlight().incrementAndGet();
+                if (i == items.size() - 1) {
+                    handedOut.countDown();
+                }
+                completed(sinkName, partner, call(partner, sink, items.get(i)));
+            }
+        };
+        for (int thread = Math.min(partner.concurrency(), items.size()); thread > 0; thread--) {
+            partner.calls().execute(caller);
+        }
+        while (!handedOut.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (partner.calls().isShutdown()) {
+                return; // stopping: what was not called stays held, and is due again after holdMs
+            }
+        }
+    }
+
+    /** One call's outcome: settled with the others of its group once the group is full or nothing is in flight. */
+    private void completed(String sinkName, Partner partner, Outbox.Outcome outcome) {
+        List<Outbox.Outcome> group = null;
+        synchronized (partner.unsettled()) {
+            partner.unsettled().add(outcome);
+            int inFlight = partner.inFlight().decrementAndGet();
+            if (partner.unsettled().size() >= 2 * partner.concurrency() || inFlight == 0) {
+                group = List.copyOf(partner.unsettled());
+                partner.unsettled().clear();
+            }
+        }
+        if (group != null) {
+            try {
+                outbox.settle(sinkName, Batch.EMPTY, group);
+            } catch (Exception e) {
+                // the deliveries stay held: due again after holdMs, repeated rather than lost
+                org.slf4j.LoggerFactory.getLogger(PartnerCalls.class).warn("sink={} event=settle-failed calls={} error=\"{}\"",
+                        sinkName, group.size(), MessageValidator.reason(e));
+            }
+        }
     }
 
     private static Outbox.Outcome call(Partner partner, Sink sink, Batch.Item item) {

@@ -24,6 +24,13 @@ final class CountingPartner implements AutoCloseable {
     /** TCP connections the partner accepted: a bundle that keeps its connections alive opens few. */
     final AtomicLong connections = new AtomicLong();
     volatile boolean down;
+    /** The share of calls it fails at random, as a flapping partner does: two in three with 503, one a closed connection. */
+    volatile double failureRate;
+    /** Calls it failed so: neither taken nor counted in keysByPayload and requests. */
+    final AtomicLong failed = new AtomicLong();
+    /** The first payload containing this text is taken but not answered until release(): a partner that hangs on it. */
+    volatile String holdOn;
+    private final java.util.List<io.vertx.core.http.HttpServerRequest> held = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** How long it takes to answer, as a partner far away on the network would. */
     volatile long answerDelayMs;
     /** The most requests it held at once, each waiting for its answer. */
@@ -40,6 +47,19 @@ final class CountingPartner implements AutoCloseable {
                         request.response().setStatusCode(404).end();
                     } else if (down) {
                         request.response().setStatusCode(503).end();
+                    } else if (failureRate > 0 && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < failureRate) {
+                        failed.incrementAndGet();
+                        if (java.util.concurrent.ThreadLocalRandom.current().nextInt(3) == 0) {
+                            request.connection().close();
+                        } else {
+                            request.response().setStatusCode(503).end();
+                        }
+                    } else if (holdOn != null && body.toString(StandardCharsets.UTF_8).contains(holdOn)) {
+                        keysByPayload.computeIfAbsent(body.toString(StandardCharsets.UTF_8), p -> ConcurrentHashMap.newKeySet())
+                                .add(request.getHeader("Idempotency-Key"));
+                        requests.incrementAndGet();
+                        held.add(request);
+                        holdOn = null; // the first such call only
                     } else {
                         keysByPayload.computeIfAbsent(body.toString(StandardCharsets.UTF_8), p -> ConcurrentHashMap.newKeySet())
                                 .add(request.getHeader("Idempotency-Key"));
@@ -56,6 +76,15 @@ final class CountingPartner implements AutoCloseable {
                     }
                 }))
                 .listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    /** Answers the held calls. */
+    void release() {
+        vertx.runOnContext(v -> held.forEach(request -> request.response().setStatusCode(204).end()));
+    }
+
+    int held() {
+        return held.size();
     }
 
     String url() {

@@ -25,6 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CrashLoopIT {
     static final int N = 20_000;
     static final int KILLS = 5;
+    /** The partner sink as an operator with a fleet far away sizes it: large batches, many calls in flight. */
+    static final int PARTNER_BATCH = 400;
+    static final int PARTNER_CONCURRENCY = 8;
 
     @Test
     void should_lose_and_double_nothing_across_five_kills_at_random_moments() throws Exception {
@@ -47,6 +50,8 @@ class CrashLoopIT {
                      .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
                      .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
                      .withHttpSink("acme", partner.url())
+                     .with("FANOUT_SINK_ACME_BATCH_SIZE", String.valueOf(PARTNER_BATCH))
+                     .with("FANOUT_SINK_ACME_CONCURRENCY", String.valueOf(PARTNER_CONCURRENCY))
                      .start();
              Publisher publisher = new Publisher(broker)) {
             CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
@@ -78,8 +83,9 @@ class CrashLoopIT {
             }
             assertEquals(N, partner.keysByPayload.size(), "the partner got nothing else");
             long repeats = partner.requests.get() - N;
-            assertTrue(repeats >= 0);
             System.out.printf("crash loop (seed %d): %d kills, the partner got %d repeats of %d messages%n", seed, KILLS, repeats, N);
+            // a kill repeats what was in flight and the last unsettled group (2 x concurrency), not the claimed batch
+            assertTrue(repeats >= 0 && repeats <= KILLS * 3L * PARTNER_CONCURRENCY, "repeats: " + repeats + " (seed " + seed + ")");
         }
         List<byte[]> archived = new ArrayList<>();
         try (Stream<Path> files = Files.walk(directory)) {

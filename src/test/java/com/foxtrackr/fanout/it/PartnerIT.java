@@ -203,7 +203,7 @@ class PartnerIT extends WithBrokerAndInflux {
     void should_open_the_circuit_for_a_failing_partner() throws Exception {
         partner.start();
         partner.stubFor(post("/ingest").willReturn(aResponse().withStatus(500)));
-        try (Bundle bundle = bundle().with("FANOUT_SINK_ACME_CIRCUIT_OPEN_MS", "600000").start();
+        try (Bundle bundle = bundle().with("FANOUT_SINK_ACME_CIRCUIT_OPEN_MS", "600000").with("FANOUT_SINK_ACME_CIRCUIT_MINIMUM_CALLS", "10").start();
              Publisher publisher = new Publisher(broker)) {
             FailureIT.publishBatteries(publisher, 0, 100);
             await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("sink=acme circuit=open"));
@@ -219,6 +219,53 @@ class PartnerIT extends WithBrokerAndInflux {
             await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> requests().size() == atOpen);
             assertTrue(atOpen <= 10 + 4, "calls before the circuit opened: " + atOpen);
             assertEquals(100, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'acme' AND state = 'pending'"));
+        }
+    }
+
+    // A partner failing 30% of its calls at random (503s and closed connections) keeps receiving: the circuit,
+    // which looks at the last 100 calls, never opens on that noise; each message is taken once, nothing is
+    // dead-lettered.
+    @Test
+    void should_keep_delivering_to_a_partner_that_fails_a_third_of_its_calls_at_random() throws Exception {
+        try (CountingPartner flapping = new CountingPartner();
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_SINKS", "influx,acme")
+                     .withHttpSink("acme", flapping.url())
+                     .with("FANOUT_SINK_ACME_RETRY_INITIAL_DELAY_MS", "100")
+                     .with("FANOUT_SINK_ACME_RETRY_MAX_DELAY_MS", "500")
+                     .with("FANOUT_SINK_ACME_LINGER_MS", "50")
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            flapping.failureRate = 0.3;
+            FailureIT.publishBatteries(publisher, 0, 2000);
+            await().atMost(Duration.ofSeconds(120)).until(() -> flapping.keysByPayload.size() == 2000);
+            assertEquals(2000, flapping.requests.get(), "each message taken once");
+            assertTrue(flapping.failed.get() > 400, "the partner did fail about 30% of the calls: " + flapping.failed.get());
+            assertTrue(!bundle.output().contains("circuit=open"), bundle.output());
+            assertEquals(0, OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM delivery WHERE state = 'dead'"));
+        }
+    }
+
+    // A call that hangs holds back one of the sink's threads, not the sink: while the partner holds one call
+    // without an answer, every other message is delivered; then the held one too, each once.
+    @Test
+    void should_deliver_the_others_while_one_call_hangs() throws Exception {
+        try (CountingPartner partner = new CountingPartner();
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_SINKS", "influx,acme")
+                     .withHttpSink("acme", partner.url())
+                     .with("FANOUT_SINK_ACME_BATCH_SIZE", "20")
+                     .with("FANOUT_SINK_ACME_RESPONSE_TIMEOUT_MS", "120000")
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            partner.holdOn = "\"deviceId\":\"dev-0\"";
+            FailureIT.publishBatteries(publisher, 0, 500);
+            await().atMost(Duration.ofSeconds(60)).until(() -> partner.requests.get() == 500);
+            assertEquals(1, partner.held(), "the call of dev-0's first message still waits for its answer");
+            partner.release();
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM outstanding WHERE sink = 'acme'") == 0);
+            assertEquals(500, partner.requests.get(), "each message once");
         }
     }
 }
