@@ -45,7 +45,7 @@ class ObserveIT extends WithBrokerAndInflux {
             assertEquals(10, bundle.health().data("sink-influx").path("pending").asLong());
             assertTrue(bundle.health().data("sink-influx").path("counted-ago-s").canConvertToLong(), "how old the count is");
             await().atMost(Duration.ofSeconds(10)).until(() -> bundle.output().contains(
-                    "sink=influx event=draining pending=10 rate=0/s empty-in=unknown (nothing delivered in the interval)"));
+                    "WARN  Progress - sink=influx event=stalled pending=10 state=retrying error=\""));
 
             influx.start();
             await().atMost(Duration.ofSeconds(60)).until(() -> bundle.metric("fanout_outbox_pending{sink=\"influx\"}"), equalTo(0.0));
