@@ -28,8 +28,8 @@ public class Sink {
     private long pausedUntil;
     private long isolateThrough = -1;
     private String lastError;
-    /** Where it delivers, for its log lines: a URL without user information, a bucket, a folder. */
-    private String target = "";
+    /** Where it delivers, for its log lines and the status page: a URL without user information, a bucket, a folder. */
+    private String where = "";
 
     /**
      * @param circuit the circuit breaker of a per-message sink, or null for a batch sink
@@ -74,7 +74,11 @@ public class Sink {
     }
 
     void target(String where) {
-        target = " target=" + where;
+        this.where = where;
+    }
+
+    public String where() {
+        return where;
     }
 
     public boolean accepts(String kind, long messageType, String topic) {
@@ -134,7 +138,7 @@ public class Sink {
         long delay = retry.delayAfter(consecutiveFailures);
         pausedUntil = now + delay;
         if (consecutiveFailures == 1 || !reason.equals(lastError)) {
-            LOG.warn("sink={} state=retrying failures={} retry-in-ms={}{} error=\"{}\"", name, consecutiveFailures, delay, target, reason);
+            LOG.warn("sink={} state=retrying failures={} retry-in-ms={}{} error=\"{}\"", name, consecutiveFailures, delay, targetField(), reason);
         }
         lastError = reason;
     }
@@ -146,9 +150,13 @@ public class Sink {
             breaker.onError(0, TimeUnit.MILLISECONDS, new CallFailed(reason));
         }
         if (consecutiveFailures == 1) {
-            LOG.warn("sink={} state=retrying{} error=\"{}\"", name, target, reason);
+            LOG.warn("sink={} state=retrying{} error=\"{}\"", name, targetField(), reason);
         }
         lastError = reason;
+    }
+
+    private String targetField() {
+        return where.isEmpty() ? "" : " target=" + where;
     }
 
     /** For health and the status page: up, retrying, or circuit-open. */

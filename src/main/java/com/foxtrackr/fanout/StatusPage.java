@@ -27,7 +27,11 @@ public class StatusPage {
     static final long RATE_MIN_SPAN_MS = 900;
 
     public record Status(String mode, String version, long nowMs, long uptimeS, List<Source> sources, List<SinkStatus> sinks,
-            Outbox outbox) {
+            Outbox outbox, Map<String, List<Point>> history) {
+    }
+
+    /** One point of a source's or sink's last 15 minutes: when, its rate since the point before, and its backlog. */
+    public record Point(long timeMs, double perS, Long pending) {
     }
 
     /** state: connected, disconnected, or not-storing (connected, but the outbox refuses what arrives). */
@@ -36,7 +40,7 @@ public class StatusPage {
     }
 
     /** state: up, retrying or circuit-open (with the reason); backlog figures are null when the outbox cannot be read. */
-    public record SinkStatus(String name, String type, String state, String reason, long delivered, Double deliveredPerS,
+    public record SinkStatus(String name, String type, String where, String state, String reason, long delivered, Double deliveredPerS,
             long retried, long deadLettered, Long pending, Long oldestPendingAgeS, Long deadLetters) {
     }
 
@@ -60,6 +64,10 @@ public class StatusPage {
     private final List<SourceEntry> sources = new ArrayList<>();
     private final List<SinkEntry> sinks = new ArrayList<>();
     private final Deque<Sample> samples = new ArrayDeque<>();
+    /** 15 minutes of points, one every 10 seconds. */
+    static final int HISTORY_POINTS = 90;
+    private final Map<String, Deque<Point>> history = new java.util.LinkedHashMap<>();
+    private Sample lastRecord;
     private volatile String mode = "";
     private volatile String html;
 
@@ -135,7 +143,7 @@ public class StatusPage {
         for (SinkEntry entry : sinks) {
             String state = entry.sink().state();
             Backlog.Sink b = waiting == null ? null : waiting.sink(entry.name());
-            sinkStatus.add(new SinkStatus(entry.name(), entry.type(), state,
+            sinkStatus.add(new SinkStatus(entry.name(), entry.type(), Secrets.redact(entry.sink().where()), state,
                     "up".equals(state) ? null : Secrets.redact(entry.sink().lastError()),
                     metrics.outcomes(entry.name(), "delivered"), rates.get("sink:" + entry.name()),
                     metrics.outcomes(entry.name(), "retried"), metrics.outcomes(entry.name(), "dead-lettered"),
@@ -150,7 +158,43 @@ public class StatusPage {
                 metrics.count("fanout.messages.repeated"), metrics.count("fanout.messages.rejected"),
                 waiting == null ? null : waiting.rejected(), waiting == null ? null : Math.max(0, now - waiting.takenMs()) / 1000);
         long uptimeS = ManagementFactory.getRuntimeMXBean().getUptime() / 1000;
-        return new Status(Secrets.redact(mode), App.version(), now, uptimeS, sourceStatus, sinkStatus, outbox);
+        Map<String, List<Point>> lastMinutes = new java.util.LinkedHashMap<>();
+        history.forEach((key, points) -> lastMinutes.put(key, List.copyOf(points)));
+        return new Status(Secrets.redact(mode), App.version(), now, uptimeS, sourceStatus, sinkStatus, outbox, lastMinutes);
+    }
+
+    /**
+     * Adds a point to each source's and sink's history (routes/status-page.yaml calls it every 10 seconds): the
+     * rate since the last point, from the counts the bundle keeps, and the backlog; 15 minutes are kept.
+     */
+    public synchronized void record() {
+        long now = System.currentTimeMillis();
+        Backlog.Snapshot waiting = null;
+        try {
+            waiting = backlog.snapshot();
+        } catch (Exception e) {
+            // the backlog is unknown at this point; the rates are not
+        }
+        Map<String, Long> counts = new HashMap<>();
+        Map<String, Long> pending = new HashMap<>();
+        for (SourceEntry source : sources) {
+            counts.put("source:" + source.name(), source.state().received.get());
+        }
+        for (SinkEntry sink : sinks) {
+            counts.put("sink:" + sink.name(), metrics.outcomes(sink.name(), "delivered"));
+            pending.put("sink:" + sink.name(), waiting == null ? null : waiting.sink(sink.name()).pending());
+        }
+        if (lastRecord != null) {
+            double seconds = Math.max(0.001, (now - lastRecord.timeMs()) / 1000.0);
+            counts.forEach((key, count) -> {
+                Deque<Point> points = history.computeIfAbsent(key, k -> new ArrayDeque<>());
+                points.addLast(new Point(now, Math.max(0, count - lastRecord.counts().getOrDefault(key, count)) / seconds, pending.get(key)));
+                while (points.size() > HISTORY_POINTS) {
+                    points.removeFirst();
+                }
+            });
+        }
+        lastRecord = new Sample(now, counts);
     }
 
     /**

@@ -47,8 +47,8 @@ final class Chromium implements AutoCloseable {
         return (String) driver.executeScript("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css);
     }
 
-    Object script(String javaScript) {
-        return driver.executeScript(javaScript);
+    Object script(String javaScript, Object... arguments) {
+        return driver.executeScript(javaScript, arguments);
     }
 
     /** Everything the page wrote to its console so far (console.*, uncaught errors, failed loads), as Chrome reports it. */

@@ -29,6 +29,7 @@ class StatusPageIT {
              Bundle bundle = new Bundle(broker, influx)
                      .with("FANOUT_MQTT_USERNAME", "fanout").with("FANOUT_MQTT_PASSWORD", MQTT_PASSWORD)
                      .with("FANOUT_SINK_INFLUX_USERNAME", "fanout").with("FANOUT_SINK_INFLUX_PASSWORD", INFLUX_PASSWORD)
+                     .with("FANOUT_HTTP_TOKEN", API_TOKEN)
                      .start();
              Publisher publisher = new Publisher(broker);
              Chromium browser = new Chromium()) {
@@ -41,6 +42,7 @@ class StatusPageIT {
             assertEquals("ok", browser.text("#outbox [data-field=state] .state"));
             assertEquals("0", page.source("received"));
             assertEquals("id-test-01, foxtrackr/#, " + broker.url(), page.source("where"));
+            assertEquals("influxdb: " + influx.url(), page.sink("where"), "where the sink delivers, without its password");
             browser.script("window.statusPageIT = 'the same page'");
 
             FailureIT.publishBatteries(publisher, 0, 30);
@@ -79,12 +81,38 @@ class StatusPageIT {
             assertTrue(bundle.http("GET", "/status").contains("<title>FoxTrackr fan-out: status</title>"));
             assertNoSecret(browser.driver.getPageSource() + bundle.http("GET", "/status.json"));
 
+            // a dead letter: the sink is up, but not a plain green; the page lists it and replays it with the token
+            publisher.publish("foxtrackr/grp-a/V3.0/bat", "{\"messageType\":1,\"deviceId\":\"no-battery\",\"version\":3,\"timeMs\":1}");
+            page.await().until(() -> "1".equals(page.sink("deadLetters")));
+            assertEquals("up", page.sink("state .state"));
+            assertEquals("state warn", browser.script("return document.querySelector('#sinks tr[data-name=influx] [data-field=state] .state').className"));
+            assertEquals("1 dead letters wait: see Dead letters", page.sink("state .reason"));
+            page.await().until(() -> browser.text("#dlq tr[data-sink=influx]") != null);
+            assertTrue(browser.text("#dlq tr[data-sink=influx]").contains("a battery message needs an object field 'battery'"),
+                    browser.text("#dlq tr[data-sink=influx]"));
+            browser.script("document.querySelector('button[data-replay=influx]').click()");
+            page.await().until(() -> "influx: enter the token first".equals(browser.text("#dlq-answer")));
+            browser.script("document.getElementById('token').value = arguments[0]", API_TOKEN);
+            browser.script("document.querySelector('button[data-replay=influx]').click()");
+            page.await().until(() -> "influx: replayed 1".equals(browser.text("#dlq-answer")));
+
+            // the last 15 minutes: a point every 10 s, drawn without a reload
+            page.await().until(() -> String.valueOf(browser.script("return document.querySelector("
+                    + "'#sinks tr[data-name=influx] [data-field=chart] polyline.rate').getAttribute('points')")).split(" ").length >= 2);
+            assertTrue(String.valueOf(browser.script("return document.querySelector("
+                    + "'#sources tr[data-name=fleet] [data-field=chart] polyline.rate').getAttribute('points')")).contains(","));
+            assertEquals("the same page", browser.script("return window.statusPageIT"));
+            assertNoSecret(browser.driver.getPageSource() + bundle.http("GET", "/status.json"));
+            assertFalse(browser.driver.getPageSource().contains(API_TOKEN), "the token is in no page element but its field's value");
+
             browser.script("console.info('StatusPageIT: console collected')");
             List<LogEntry> console = browser.console();
             assertTrue(console.stream().anyMatch(e -> e.getMessage().contains("StatusPageIT: console collected")), console.toString());
             assertEquals(List.of(), console.stream().filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue()).toList());
         }
     }
+
+    static final String API_TOKEN = "status-page-replay-token-5";
 
     private static void assertNoSecret(String text) {
         assertFalse(text.contains(MQTT_PASSWORD), "the broker's password is shown");
