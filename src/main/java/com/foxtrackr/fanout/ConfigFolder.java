@@ -17,10 +17,6 @@ final class ConfigFolder {
         folder = path.toAbsolutePath().normalize();
     }
 
-    static Path path() {
-        return folder;
-    }
-
     static Path properties() {
         return folder.resolve("application.properties");
     }

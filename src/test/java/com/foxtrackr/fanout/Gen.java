@@ -71,10 +71,6 @@ interface Gen<T> {
         };
     }
 
-    static Gen<Integer> ints(int min, int max) {
-        return random -> random.nextInt(min, max + 1);
-    }
-
     static Gen<Long> longs(long min, long max) {
         return random -> max == Long.MAX_VALUE ? min + (random.nextLong() >>> 1) % (max - min) : random.nextLong(min, max + 1);
     }
