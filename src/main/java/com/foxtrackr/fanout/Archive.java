@@ -17,7 +17,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 
 /**
- * Turns a claimed batch into archive objects, gzip, one per hour of timeMs, under
+ * An archive sink's layout (a bean of sink-s3.yaml and sink-directory.yaml): turns a claimed batch into objects, gzip, one per hour of timeMs, under
  * prefix/yyyy/MM/dd/HH/(sink)-(batch id).ndjson.gz. Each line is one record:
  * {"key":…,"topic":…,"receivedMs":…,"payload":"(the payload's bytes in base64)"}, so that any payload (a line
  * break, CRLF, bytes that are not UTF-8) reads back exactly. Keys hold no value from a message, so no device id or
@@ -29,10 +29,33 @@ public class Archive {
     /** ASCII records: a topic's characters beyond ASCII are JSON escapes, which every reader decodes the same way. */
     private static final JsonFactory JSON = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
+    private String sink;
+    private String prefix;
+
     public record ArchiveObject(String key, byte[] content, int count) {
     }
 
-    public List<ArchiveObject> objects(Batch batch, String prefix, String sinkName) throws IOException {
+    public void setSink(String sink) {
+        this.sink = sink;
+    }
+
+    String sink() {
+        return sink;
+    }
+
+    public void setPrefix(String prefix) {
+        this.prefix = prefix;
+    }
+
+    /** A key prefix that stays a plain relative path: no leading slash, no dot segments, no control characters. */
+    public void check() {
+        if (prefix.chars().anyMatch(c -> Character.isISOControl(c) || c == '\\')
+                || List.of(prefix.split("/", -1)).stream().anyMatch(s -> s.isEmpty() || s.equals(".") || s.equals(".."))) {
+            throw new ConfigException("fanout.sink." + sink + ".prefix", "is '" + prefix + "': use a relative path such as foxtrackr/raw");
+        }
+    }
+
+    public List<ArchiveObject> objects(Batch batch) throws IOException {
         Map<Long, List<Batch.Item>> byHour = new TreeMap<>();
         for (Batch.Item item : batch.items()) {
             byHour.computeIfAbsent(Math.floorDiv(item.timeMs(), HOUR_MS), hour -> new ArrayList<>()).add(item);
@@ -45,7 +68,7 @@ public class Archive {
                     record(item, gzip);
                 }
             }
-            objects.add(new ArchiveObject(prefix + "/" + HOUR.format(Instant.ofEpochMilli(hour.getKey() * HOUR_MS)) + "/" + sinkName + "-" + batch.id() + ".ndjson.gz",
+            objects.add(new ArchiveObject(prefix + "/" + HOUR.format(Instant.ofEpochMilli(hour.getKey() * HOUR_MS)) + "/" + sink + "-" + batch.id() + ".ndjson.gz",
                     bytes.toByteArray(), hour.getValue().size()));
         }
         return objects;
@@ -64,13 +87,5 @@ public class Archive {
             line.writeEndObject();
         }
         out.write('\n');
-    }
-
-    /** A key prefix that stays a plain relative path: no leading slash, no dot segments, no control characters. */
-    static void checkPrefix(String property, String prefix) {
-        if (prefix.chars().anyMatch(c -> Character.isISOControl(c) || c == '\\')
-                || List.of(prefix.split("/", -1)).stream().anyMatch(s -> s.isEmpty() || s.equals(".") || s.equals(".."))) {
-            throw new ConfigException(property, "is '" + prefix + "': use a relative path such as foxtrackr/raw");
-        }
     }
 }

@@ -7,10 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
-import okhttp3.OkHttpClient;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
 import org.apache.camel.builder.TemplatedRouteBuilder;
@@ -19,21 +17,11 @@ import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.model.Model;
 import org.apache.camel.model.RouteTemplateDefinition;
 import org.apache.camel.model.RouteTemplateParameterDefinition;
-import org.influxdb.InfluxDB;
-import org.influxdb.InfluxDBFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.slf4j.Logger;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -45,13 +33,12 @@ public class FanoutSetup extends MainListenerSupport {
     /** The vendor's client id: id-(the id it issued)-(a number per client of the customer). */
     static final Pattern CLIENT_ID = Pattern.compile("id-[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*-[0-9]{2,}");
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9]*(-[a-z0-9]+)*");
-    private static final Set<String> COMMON_SINK_OPTIONS = Set.of("type", "kinds", "topics",
-            "retry.initial-delay-ms", "retry.multiplier", "retry.max-delay-ms");
+    /** The one option of every sink that is not a parameter of its template. */
+    private static final Set<String> COMMON_SINK_OPTIONS = Set.of("type");
 
     private Outbox outbox;
     private OutboxWriter writer;
     private MqttInflightStore.Db inflight;
-    private PartnerCalls partnerCalls;
     private Backlog backlog;
     private Metrics metrics;
     private StatusPage statusPage;
@@ -64,6 +51,8 @@ public class FanoutSetup extends MainListenerSupport {
     private final Map<String, Progress.Batching> archiveBatching = new java.util.HashMap<>();
     /** What the start-up banner says about the sinks: name (type target). */
     private final List<String> sinkTargets = new ArrayList<>();
+    /** The configured sinks and their types. */
+    private final Map<String, String> sinkTypes = new LinkedHashMap<>();
 
     public FanoutSetup() {
         this(false);
@@ -117,7 +106,8 @@ public class FanoutSetup extends MainListenerSupport {
         } catch (Exception e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }
-        context.getRegistry().bind("outbox", outbox);
+        context.getRegistry().bind("outboxStore", outbox);
+        context.addComponent("outbox", new OutboxComponent(outbox));
         try {
             inflight = new MqttInflightStore.Db(dataDir.resolve("mqtt-inflight.db"), synchronous);
         } catch (java.sql.SQLException e) {
@@ -235,14 +225,17 @@ public class FanoutSetup extends MainListenerSupport {
         }
     }
 
-    /** Creates the configured sinks (and the demo's archive) and returns their names. */
+    /**
+     * Creates a route per configured sink (and the demo's archive) from its type's template, and returns their names.
+     * What a type needs (delivery, retries, circuit breaker, clients) is declared in its template; each route's
+     * outbox: endpoint adds its sink to the outbox as the route is made.
+     */
     private List<String> createSinks(CamelContext context, Settings settings) {
-        partnerCalls = new PartnerCalls(outbox);
-        context.getRegistry().bind("partnerCalls", partnerCalls);
-        partnerCalls.steps().forEach(context.getRegistry()::bind);
-        context.getRegistry().bind("archive", new Archive());
         List<String> configured = names(settings, "fanout.sinks");
         List<String> sinks = demo != null ? demo.sinks(context, configured) : configured;
+        if (!checkOnly) {
+            outbox.expectSinks(sinks);
+        }
         for (String sink : sinks) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
@@ -253,77 +246,30 @@ public class FanoutSetup extends MainListenerSupport {
                     Secrets.add(value);
                 }
             });
-            SinkFilter filter = SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
-            long initialDelay = settings.number(prefix + "retry.initial-delay-ms", 1000, 1, 3_600_000);
-            double multiplier = settings.decimal(prefix + "retry.multiplier", 2.0, 1.0, 10.0);
-            long maxDelay = settings.number(prefix + "retry.max-delay-ms", 60_000, 1, 86_400_000);
-            Sink.Retry untilDelivered = new Sink.Retry(initialDelay, multiplier, maxDelay, 0, Long.MAX_VALUE);
-            switch (type) {
-                case "influxdb" -> {
-                    if (filter.kinds().isEmpty() || filter.kinds().contains(MessageValidator.OTHER_KIND) || !filter.codes().isEmpty()) {
-                        throw new ConfigException(prefix + "kinds", "must list series kinds by name (such as battery,temperature): "
-                                + "'other' messages have no series to write");
-                    }
-                    context.getRegistry().bind("influxdb-" + sink, influxClient(settings, prefix, parameters));
-                    outbox.addSink(new Sink(sink, filter, untilDelivered, InfluxPoints::isPermanent, null));
-                }
-                case "http", "endpoint" -> {
-                    Sink.Retry retry = new Sink.Retry(initialDelay, multiplier, maxDelay,
-                            (int) settings.number(prefix + "retry.max-attempts", 0, 0, 1_000_000),
-                            settings.number(prefix + "retry.max-age-ms", 604_800_000L, 1, Long.MAX_VALUE));
-                    Sink.Circuit circuit = new Sink.Circuit(
-                            (int) settings.number(prefix + "circuit.failure-rate-percent", 50, 1, 100),
-                            (int) settings.number(prefix + "circuit.minimum-calls", 100, 1, 10_000),
-                            settings.number(prefix + "circuit.open-ms", 30_000, 1, 86_400_000));
-                    int concurrency = (int) settings.number(prefix + "concurrency", 4, 1, 64);
-                    var calls = context.getExecutorServiceManager().newFixedThreadPool(this, "sink-" + sink, concurrency);
-                    context.getRegistry().bind("sink-" + sink + "-pool", calls);
-                    if ("http".equals(type)) {
-                        partnerCalls.addPartner(sink, prefix, parameters.get("url"), PartnerCalls.headers(prefix, parameters.get("headers"),
-                                        settings.optional(prefix + "bearer-token").orElse(null)),
-                                Integer.parseInt(parameters.get("connect-timeout-ms")), Integer.parseInt(parameters.get("response-timeout-ms")),
-                                concurrency, calls);
-                    }
-                    outbox.addSink(new Sink(sink, filter, retry, error -> false, circuit));
-                }
-                case "s3", "directory" -> {
-                    Archive.checkPrefix(prefix + "prefix", parameters.get("prefix"));
-                    if ("s3".equals(type)) {
-                        context.getRegistry().bind("s3-" + sink, s3Client(settings, prefix, parameters));
-                    }
-                    outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
-                    archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),
-                            Long.parseLong(parameters.get("max-age-ms"))));
-                }
-                default -> outbox.addSink(new Sink(sink, filter, untilDelivered, error -> false, null));
+            sinkTypes.put(sink, type);
+            if (parameters.containsKey("max-age-ms")) {
+                archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),
+                        Long.parseLong(parameters.get("max-age-ms"))));
             }
-            outbox.sink(sink).target(target(type, parameters).trim());
-            probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(context, sink, type, parameters)));
-            FanoutHealth.sink(context, outbox.sink(sink), backlog);
+            probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(sink, type, parameters)));
             metrics.backlog(sink, backlog);
-            statusPage.sink(sink, type, outbox.sink(sink));
-            LOG.info("sink={} type={} accepts={}", sink, type, filter);
-            sinkTargets.add(sink + " (" + type + target(type, parameters) + ")");
-        }
-        if (!checkOnly) {
-            try {
-                outbox.sinksConfigured();
-            } catch (java.sql.SQLException e) {
-                throw new IllegalStateException("the outbox cannot keep the sinks' places: " + e.getMessage(), e);
-            }
         }
         return sinks;
     }
 
-    /** Where a sink delivers, for the banner: a URL without its user information, a directory, a bucket. */
-    private static String target(String type, Map<String, String> parameters) {
-        return switch (type) {
-            case "influxdb", "http" -> " " + org.apache.camel.util.URISupport.sanitizeUri(parameters.get("url"));
-            case "directory" -> " " + Path.of(parameters.get("directory")).toAbsolutePath();
-            case "s3" -> " s3://" + parameters.get("bucket") + "/" + parameters.get("prefix");
-            case "endpoint" -> " " + org.apache.camel.util.URISupport.sanitizeUri(parameters.get("uri"));
-            default -> "";
-        };
+    /** Once the routes are made, each sink is in the outbox: its health check, status and a line of the banner. */
+    private void describeSinks(CamelContext context) {
+        sinkTypes.forEach((name, type) -> {
+            Sink sink = outbox.sink(name);
+            if (sink == null) {
+                throw new ConfigException("fanout.sink." + name + ".type", "is " + type + ", whose template sink-" + type
+                        + " does not start from outbox:{{name}}: the sink would receive nothing");
+            }
+            FanoutHealth.sink(context, sink, backlog);
+            statusPage.sink(name, type, sink);
+            LOG.info("sink={} type={} accepts={}", name, type, sink.filter());
+            sinkTargets.add(name + " (" + type + (sink.where().isEmpty() ? "" : " " + sink.where()) + ")");
+        });
     }
 
     /**
@@ -393,12 +339,14 @@ public class FanoutSetup extends MainListenerSupport {
                 + String.join(", ", new java.util.TreeSet<>(known)) + ")");
     }
 
-    /** Parameters whose names end in -ms, -size or -bytes are whole numbers. */
+    /** Parameters whose names end in -ms, -size or -bytes are whole numbers; others with a number as default are numbers. */
     private static void checkNumbers(Settings settings, RouteTemplateDefinition template, String prefix) {
         for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
             String name = parameter.getName();
             if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes")) {
                 settings.number(prefix + name, 0, 1, Integer.MAX_VALUE);
+            } else if (parameter.getDefaultValue() != null && parameter.getDefaultValue().matches("[0-9]+(\\.[0-9]+)?")) {
+                settings.decimal(prefix + name, 0, 0, Double.MAX_VALUE);
             }
         }
     }
@@ -422,65 +370,10 @@ public class FanoutSetup extends MainListenerSupport {
         return names;
     }
 
-    private static InfluxDB influxClient(Settings settings, String prefix, Map<String, String> parameters) {
-        long timeoutMs = Long.parseLong(parameters.get("timeout-ms"));
-        OkHttpClient.Builder http = new OkHttpClient.Builder()
-                .connectTimeout(timeoutMs, TimeUnit.MILLISECONDS)
-                .readTimeout(timeoutMs, TimeUnit.MILLISECONDS)
-                .writeTimeout(timeoutMs, TimeUnit.MILLISECONDS);
-        String url = parameters.get("url");
-        String version = parameters.get("version");
-        String token = parameters.get("token");
-        if (!Set.of("1", "2", "3").contains(version)) {
-            throw new ConfigException(prefix + "version", "is '" + version + "': write 1, 2 or 3 (InfluxDB's major version)");
-        }
-        if (!version.equals("1") && token == null) {
-            throw new ConfigException(prefix + "token", "is required for InfluxDB " + version + ".x: an API token with write access,"
-                    + " from the environment (" + ConfigKeys.envName(prefix + "token") + ")");
-        }
-        if (version.equals("1") && token != null) {
-            throw new ConfigException(prefix + "token", "is for InfluxDB 2.x and 3.x: set " + prefix + "version to 2 or 3"
-                    + " (InfluxDB 1.x takes username and password)");
-        }
-        if (token != null) {
-            http.addInterceptor(new InfluxApi(token, version.equals("3")));
-        }
-        String username = settings.text(prefix + "username", "");
-        InfluxDB client = username.isEmpty()
-                ? InfluxDBFactory.connect(url, http)
-                : InfluxDBFactory.connect(url, username, settings.text(prefix + "password", ""), http);
-        client.setLogLevel(InfluxDB.LogLevel.NONE);
-        return client;
-    }
-
-    private static S3Client s3Client(Settings settings, String prefix, Map<String, String> parameters) {
-        S3ClientBuilder s3 = S3Client.builder()
-                .region(Region.of(parameters.get("region")))
-                .forcePathStyle(Boolean.parseBoolean(parameters.get("path-style")))
-                // S3-compatible stores often refuse the checksums the SDK now adds by default
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-        String endpoint = parameters.get("endpoint");
-        if (endpoint != null && !endpoint.isBlank()) {
-            try {
-                s3.endpointOverride(java.net.URI.create(endpoint));
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(prefix + "endpoint", "is not a URL: " + endpoint);
-            }
-        }
-        var keyId = settings.optional(prefix + "access-key-id");
-        if (keyId.isPresent()) {
-            s3.credentialsProvider(StaticCredentialsProvider.create(
-                    AwsBasicCredentials.create(keyId.get(), settings.text(prefix + "secret-access-key"))));
-        } else {
-            s3.credentialsProvider(DefaultCredentialsProvider.builder().build());
-        }
-        return s3.build();
-    }
-
     /** The start-up banner: what feeds the bundle, where it delivers, where to look. */
     @Override
     public void afterStart(BaseMainSupport main) {
+        describeSinks(main.getCamelContext());
         Settings settings = new Settings(main.getCamelContext());
         if (demo != null) {
             demo.startFleet(sourceStates);
@@ -517,13 +410,6 @@ public class FanoutSetup extends MainListenerSupport {
     public void afterStop(BaseMainSupport main) {
         if (demo != null) {
             demo.close();
-        }
-        if (partnerCalls != null) {
-            try {
-                partnerCalls.close();
-            } catch (Exception e) {
-                LOG.warn("closing the partners' connections failed: {}", e.getMessage());
-            }
         }
         if (outbox != null) {
             try {

@@ -17,6 +17,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -62,6 +64,8 @@ public class Outbox implements AutoCloseable {
     private long removedThrough;
     /** Whether {@link #sinksConfigured} has kept the sinks' places: before, a message would have no sink to wait for it. */
     private volatile boolean sinksConfigured;
+    /** The sinks of the configuration (fanout.sinks), whose routes add them; null when the caller configures them itself. */
+    private Set<String> expected;
     /** What the current transaction changes in memory once it is committed; guarded by the write lock. */
     private final List<Runnable> afterCommit = new ArrayList<>();
 
@@ -255,10 +259,26 @@ public class Outbox implements AutoCloseable {
     }
 
     /**
+     * At start-up: the sinks whose routes will add them; once the last one is added, {@link #sinksConfigured}
+     * runs and ingest may store.
+     */
+    public void expectSinks(Collection<String> names) {
+        expected = Set.copyOf(names);
+    }
+
+    /**
      * At start-up, before any route runs; then {@link #sinksConfigured}. A sink new to this outbox starts after
      * the last message stored: the messages before it came were not for it.
      */
     public void addSink(Sink sink) {
+        if (expected != null && !expected.contains(sink.name())) {
+            throw new ConfigException("fanout.sinks", "does not list '" + sink.name() + "', which a route reads with from: outbox:"
+                    + sink.name() + " (listed: " + String.join(", ", new TreeSet<>(expected)) + ")");
+        }
+        if (sinks.containsKey(sink.name())) {
+            throw new ConfigException("fanout.sink." + sink.name() + ".type", "has two routes reading from outbox:" + sink.name()
+                    + ": one route per sink");
+        }
         Cursor cursor;
         try {
             cursor = startingCursor(sink.name());
@@ -269,6 +289,13 @@ public class Outbox implements AutoCloseable {
         Map<String, Sink> added = new LinkedHashMap<>(sinks);
         added.put(sink.name(), sink);
         sinks = java.util.Collections.unmodifiableMap(added);
+        if (expected != null && sinks.keySet().containsAll(expected)) {
+            try {
+                sinksConfigured();
+            } catch (SQLException e) {
+                throw new IllegalStateException("the outbox cannot keep the sinks' places: " + e.getMessage(), e);
+            }
+        }
     }
 
     private Cursor startingCursor(String sinkName) throws SQLException {
@@ -687,13 +714,13 @@ public class Outbox implements AutoCloseable {
 
     /**
      * Sink: the batch failed. A transient error backs the whole sink off; an error about the items themselves
-     * isolates them one by one, and the one that still fails alone goes to the sink's dead-letter queue.
+     * ({@code permanent}) isolates them one by one, and the one that still fails alone goes to the sink's
+     * dead-letter queue.
      */
-    public void failed(String sinkName, Batch batch, Exception error) throws SQLException {
+    public void failed(String sinkName, Batch batch, Exception error, boolean permanent) throws SQLException {
         Sink sink = sinks.get(sinkName);
         String reason = MessageValidator.reason(innermost(error));
         long now = System.currentTimeMillis();
-        boolean permanent = sink.isPermanent(error);
         boolean dead = permanent && batch.items().size() == 1;
         settled(sinkName, batch, () -> {
             record(sinkName, batch.items(), batch.id());

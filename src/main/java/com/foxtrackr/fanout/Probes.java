@@ -6,7 +6,12 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import org.apache.camel.CamelContext;
+import org.apache.hc.client5.http.classic.methods.HttpHead;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.util.Timeout;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -47,24 +52,49 @@ final class Probes {
         }
     }
 
-    static Callable<String> sink(CamelContext context, String sink, String type, Map<String, String> parameters) {
+    /**
+     * The probe of a sink of a type this bundle ships, made with the clients its template would build from the same
+     * parameters; a sink of another type is tried only when it delivers.
+     */
+    static Callable<String> sink(String sink, String type, Map<String, String> parameters) {
         return switch (type) {
             case "influxdb" -> () -> {
-                InfluxDB influx = context.getRegistry().lookupByNameAndType("influxdb-" + sink, InfluxDB.class);
-                String version = influx.ping().getVersion();
-                String database = parameters.get("database");
-                boolean exists = influx.query(new Query("SHOW DATABASES")).getResults().get(0).getSeries().stream()
-                        .flatMap(series -> series.getValues() == null ? java.util.stream.Stream.empty() : series.getValues().stream())
-                        .anyMatch(row -> database.equals(row.get(0)));
-                if (!exists) {
-                    throw new IllegalStateException("InfluxDB " + version + " at " + parameters.get("url") + " has no database " + database);
+                InfluxConnection connection = new InfluxConnection();
+                connection.setSink(sink);
+                connection.setUrl(parameters.get("url"));
+                connection.setVersion(parameters.get("version"));
+                connection.setToken(parameters.get("token"));
+                connection.setUsername(parameters.get("username"));
+                connection.setPassword(parameters.get("password"));
+                connection.setKinds(parameters.get("kinds"));
+                connection.setTimeoutMs(Long.parseLong(parameters.get("timeout-ms")));
+                InfluxDB influx = connection.build();
+                try {
+                    String version = influx.ping().getVersion();
+                    String database = parameters.get("database");
+                    boolean exists = influx.query(new Query("SHOW DATABASES")).getResults().get(0).getSeries().stream()
+                            .flatMap(series -> series.getValues() == null ? java.util.stream.Stream.empty() : series.getValues().stream())
+                            .anyMatch(row -> database.equals(row.get(0)));
+                    if (!exists) {
+                        throw new IllegalStateException("InfluxDB " + version + " at " + parameters.get("url") + " has no database " + database);
+                    }
+                    return "InfluxDB " + version + ", database " + database;
+                } finally {
+                    influx.close();
                 }
-                return "InfluxDB " + version + ", database " + database;
             };
             case "s3" -> () -> {
-                S3Client s3 = context.getRegistry().lookupByNameAndType("s3-" + sink, S3Client.class);
-                s3.headBucket(b -> b.bucket(parameters.get("bucket")));
-                return "bucket " + parameters.get("bucket") + " is there";
+                S3Archive connection = new S3Archive();
+                connection.setSink(sink);
+                connection.setRegion(parameters.get("region"));
+                connection.setPathStyle(Boolean.parseBoolean(parameters.get("path-style")));
+                connection.setEndpoint(parameters.get("endpoint"));
+                connection.setAccessKeyId(parameters.get("access-key-id"));
+                connection.setSecretAccessKey(parameters.get("secret-access-key"));
+                try (S3Client s3 = connection.build()) {
+                    s3.headBucket(b -> b.bucket(parameters.get("bucket")));
+                    return "bucket " + parameters.get("bucket") + " is there";
+                }
             };
             case "directory" -> () -> {
                 Path directory = Path.of(parameters.get("directory"));
@@ -72,8 +102,43 @@ final class Probes {
                 Files.delete(Files.createTempFile(directory, ".check", ".tmp"));
                 return "can write in " + directory.toAbsolutePath();
             };
-            case "http" -> () -> context.getRegistry().lookupByNameAndType("partnerCalls", PartnerCalls.class).probe(sink);
+            case "http" -> () -> partner(sink, parameters);
             default -> () -> "not checked: a Camel endpoint, tried only when it delivers";
         };
+    }
+
+    /**
+     * A HEAD to the partner's URL with the sink's headers and token, as a call would be authorised; nothing is
+     * posted. What it proved, or why it fails.
+     */
+    private static String partner(String sink, Map<String, String> parameters) throws Exception {
+        PartnerHeaders headers = new PartnerHeaders();
+        headers.setSink(sink);
+        headers.setHeaders(parameters.get("headers"));
+        headers.setBearerToken(parameters.get("bearer-token"));
+        headers.check();
+        String url = parameters.get("url");
+        String shown = org.apache.camel.util.URISupport.sanitizeUri(url);
+        HttpHead head = new HttpHead(url);
+        head.setConfig(RequestConfig.custom()
+                .setConnectTimeout(Timeout.ofMilliseconds(Long.parseLong(parameters.get("connect-timeout-ms"))))
+                .setResponseTimeout(Timeout.ofMilliseconds(Long.parseLong(parameters.get("response-timeout-ms")))).build());
+        headers.headers().forEach(head::setHeader);
+        int status;
+        try (CloseableHttpClient client = HttpClients.createMinimal()) {
+            status = client.execute(head, ClassicHttpResponse::getCode);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot reach " + shown + ": " + MessageValidator.reason(e), e);
+        }
+        String asked = "HEAD " + shown + " with the sink's headers" + (headers.headers().containsKey("Authorization") ? " and token" : "")
+                + " answered " + status;
+        if (status == 401 || status == 403) {
+            throw new IllegalStateException(asked + ": the partner refuses the sink's credentials");
+        }
+        if (status >= 500) {
+            throw new IllegalStateException(asked + ": the partner is failing");
+        }
+        return asked + ": reachable" + (status < 300 ? " and the credentials accepted" : ", the credentials not refused")
+                + "; no message was posted, so whether it takes the payload is not proven";
     }
 }

@@ -3,7 +3,6 @@ package com.foxtrackr.fanout;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -11,8 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One sink instance as the outbox sees it: which kinds it accepts, how it retries, which errors are about
- * the items rather than the sink, and its state. A batch sink backs off as a whole after a failure; a
+ * One sink instance as the outbox sees it: which kinds it accepts, how it retries, and its state. A batch sink
+ * backs off as a whole after a failure; a
  * per-message sink retries each message on its own schedule behind a circuit breaker.
  */
 public class Sink {
@@ -21,7 +20,6 @@ public class Sink {
     private final String name;
     private final SinkFilter filter;
     private final Retry retry;
-    private final Predicate<Throwable> permanent;
     private final CircuitBreaker breaker;
 
     private int consecutiveFailures;
@@ -34,11 +32,10 @@ public class Sink {
     /**
      * @param circuit the circuit breaker of a per-message sink, or null for a batch sink
      */
-    public Sink(String name, SinkFilter filter, Retry retry, Predicate<Throwable> permanent, Circuit circuit) {
+    public Sink(String name, SinkFilter filter, Retry retry, Circuit circuit) {
         this.name = name;
         this.filter = filter;
         this.retry = retry;
-        this.permanent = permanent;
         this.breaker = circuit == null ? null : circuit.breaker(name);
     }
 
@@ -81,12 +78,12 @@ public class Sink {
         return where;
     }
 
-    public boolean accepts(String kind, long messageType, String topic) {
-        return filter.accepts(kind, messageType, topic);
+    public SinkFilter filter() {
+        return filter;
     }
 
-    boolean isPermanent(Throwable error) {
-        return permanent.test(error);
+    public boolean accepts(String kind, long messageType, String topic) {
+        return filter.accepts(kind, messageType, topic);
     }
 
     /** Not backing off, and the circuit (if any) is not open. */

@@ -26,8 +26,7 @@ class BacklogTest {
     void open() throws Exception {
         file = Files.createTempDirectory("outbox").resolve("outbox.db");
         outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
-        outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                error -> false, null));
+        outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         outbox.sinksConfigured();
         List<Outbox.Incoming> messages = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -68,10 +67,8 @@ class BacklogTest {
         backlog.close();
         outbox.close();
         outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
-        outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                error -> false, null));
-        outbox.addSink(new Sink("acme", SinkFilter.parse("", "battery", null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                error -> false, null));
+        outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
+        outbox.addSink(new Sink("acme", SinkFilter.parse("", "battery", null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         outbox.sinksConfigured();
         List<Outbox.Incoming> messages = new ArrayList<>();
         for (int i = 0; i < 20; i++) {

@@ -48,7 +48,12 @@ class IngestFuzzTest {
     static final InfluxPoints POINTS = new InfluxPoints(JSON);
     /** A reader that is not the product's: plain Jackson, refusing anything after the value. */
     static final ObjectMapper READER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    static final Archive ARCHIVE = new Archive();
+    static Archive archive(String sink) {
+        Archive archive = new Archive();
+        archive.setSink(sink);
+        archive.setPrefix("foxtrackr/raw");
+        return archive;
+    }
     static final DefaultCamelContext CONTEXT = new DefaultCamelContext();
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy/MM/dd/HH").withZone(ZoneOffset.UTC);
@@ -128,7 +133,7 @@ class IngestFuzzTest {
             expected.computeIfAbsent("foxtrackr/raw/" + HOUR.format(Instant.ofEpochMilli(item.timeMs())) + "/local-" + batchId + ".ndjson.gz",
                     k -> new ArrayList<>()).add(item.payload());
         }
-        List<Archive.ArchiveObject> objects = ARCHIVE.objects(batch, "foxtrackr/raw", "local");
+        List<Archive.ArchiveObject> objects = archive("local").objects(batch);
         assertEquals(expected.keySet(), objects.stream().map(Archive.ArchiveObject::key).collect(java.util.stream.Collectors.toSet()));
         for (Archive.ArchiveObject object : objects) {
             assertTrue(object.key().matches("foxtrackr/raw/\\d{4}/\\d{2}/\\d{2}/\\d{2}/local-\\d+\\.ndjson\\.gz"), object.key());
@@ -245,7 +250,7 @@ class IngestFuzzTest {
     /** Archived alone, a payload is one record, its key, topic and receive time beside it, under a key of the layout. */
     static void assertArchiveLine(Batch.Item item) throws Exception {
         Batch batch = new Batch(7, List.of(item), false);
-        List<Archive.ArchiveObject> objects = ARCHIVE.objects(batch, "foxtrackr/raw", "s3");
+        List<Archive.ArchiveObject> objects = archive("s3").objects(batch);
         assertEquals(1, objects.size());
         assertEquals("foxtrackr/raw/" + HOUR.format(Instant.ofEpochMilli(item.timeMs())) + "/s3-7.ndjson.gz", objects.get(0).key());
         List<ArchiveRecords.Record> records = ArchiveRecords.read(objects.get(0).content());

@@ -42,13 +42,12 @@ class OutboxTest {
     Outbox reopen(String archive, String... partners) throws Exception {
         Outbox o = new Outbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
         if (archive != null) {
-            o.addSink(new Sink(archive, SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                    error -> error instanceof ItemRefused, null));
+            o.addSink(new Sink(archive, SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         }
         for (String partner : partners) {
             String[] nameAndKinds = partner.split(":");
             o.addSink(new Sink(nameAndKinds[0], SinkFilter.parse("x.", nameAndKinds.length > 1 ? nameAndKinds[1] : null, null),
-                    new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), error -> false, null));
+                    new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         }
         o.sinksConfigured();
         return o;
@@ -195,7 +194,7 @@ class OutboxTest {
         Batch first = outbox.claimArchive("archive", 5, HOUR);
         store(100);
         if (failedFirst) {
-            outbox.failed("archive", first, new java.io.IOException("store unreachable"));
+            outbox.failed("archive", first, new java.io.IOException("store unreachable"), false);
         }
         restart("archive");
         Batch again = outbox.claimArchive("archive", 5, HOUR);
@@ -315,12 +314,12 @@ class OutboxTest {
     void should_isolate_the_item_a_batched_sink_refuses() throws Exception {
         storeEach(4);
         Batch batch = outbox.claimArchive("archive", 4, HOUR);
-        outbox.failed("archive", batch, new ItemRefused("the batch's error, about another item"));
+        outbox.failed("archive", batch, new ItemRefused("the batch's error, about another item"), true);
         for (int i = 0; i < 4; i++) {
             Batch single = outbox.claimArchive("archive", 4, HOUR);
             assertEquals(1, single.size());
             if (single.items().get(0).messageId() == batch.items().get(2).messageId()) {
-                outbox.failed("archive", single, new ItemRefused("its own error"));
+                outbox.failed("archive", single, new ItemRefused("its own error"), true);
             } else {
                 outbox.delivered("archive", single);
             }

@@ -28,8 +28,7 @@ class ProgressTest {
         try (Outbox outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
              Backlog backlog = new Backlog(file)) {
             outbox.metrics(metrics);
-            outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                    error -> false, null));
+            outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
             outbox.sinksConfigured();
             Progress progress = new Progress(backlog, metrics, List.of("archive"), outbox::sink, java.util.Map.of());
             List<Outbox.Incoming> messages = new ArrayList<>();
@@ -65,13 +64,12 @@ class ProgressTest {
              Backlog backlog = new Backlog(file)) {
             outbox.metrics(metrics);
             for (String name : List.of("archive", "influx")) {
-                outbox.addSink(new Sink(name, SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE),
-                        error -> false, null));
+                outbox.addSink(new Sink(name, SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
             }
             outbox.sinksConfigured();
             outbox.storeAll(List.of(new Outbox.Incoming("{\"n\":1}".getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,
                     "d", 1, null)));
-            outbox.failed("influx", outbox.claim("influx", 10), new java.io.IOException("Connection refused"));
+            outbox.failed("influx", outbox.claim("influx", 10), new java.io.IOException("Connection refused"), false);
             Progress progress = new Progress(backlog, metrics, List.of("archive", "influx"), outbox::sink,
                     java.util.Map.of("archive", new Progress.Batching(10_000, 60_000)));
 
