@@ -37,10 +37,12 @@ final class FanoutHealth {
         });
     }
 
-    static void sink(CamelContext context, Sink sink, Backlog backlog) {
-        register(context, new AbstractHealthCheck("fanout", "sink-" + sink.name()) {
+    /** The sink is looked up at each call: it joins the outbox when its route is made, after this is registered. */
+    static void sink(CamelContext context, String name, java.util.function.Function<String, Sink> sinks, Backlog backlog) {
+        register(context, new AbstractHealthCheck("fanout", "sink-" + name) {
             @Override
             protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+                Sink sink = sinks.apply(name);
                 String state = sink.state();
                 builder.detail("state", state);
                 try {

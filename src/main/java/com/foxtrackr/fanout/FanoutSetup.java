@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * Builds the bundle from properties once the YAML routes are loaded: validates the configuration, opens the
  * outbox, and creates one route per MQTT source and per sink instance from the templates in routes/.
  */
-public class FanoutSetup extends MainListenerSupport {
+public class FanoutSetup extends MainListenerSupport implements org.apache.camel.CamelContextAware {
     private static final Logger LOG = LoggerFactory.getLogger(FanoutSetup.class);
     /** The vendor's client id: id-(the id it issued)-(a number per client of the customer). */
     static final Pattern CLIENT_ID = Pattern.compile("id-[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*-[0-9]{2,}");
@@ -54,8 +54,26 @@ public class FanoutSetup extends MainListenerSupport {
     /** The configured sinks and their types. */
     private final Map<String, String> sinkTypes = new LinkedHashMap<>();
 
+    /** Given when Camel Main makes this listener from its class name, as Camel's test support for Main does. */
+    private CamelContext camelContext;
+
     public FanoutSetup() {
         this(false);
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    /** The test support's Main runs the listeners without a context of its own: the one given to this listener then. */
+    private CamelContext context(BaseMainSupport main) {
+        return main.getCamelContext() != null ? main.getCamelContext() : camelContext;
     }
 
     /** With checkOnly, configures everything, runs the check command's probes and stops before any route starts. */
@@ -65,7 +83,7 @@ public class FanoutSetup extends MainListenerSupport {
 
     @Override
     public void afterConfigure(BaseMainSupport main) {
-        CamelContext context = main.getCamelContext();
+        CamelContext context = context(main);
         Settings settings = new Settings(context);
         ConfigKeys.check(context, settings, COMMON_SINK_OPTIONS, System.getenv());
         String token = settings.optional("fanout.http.token").orElse(null);
@@ -97,7 +115,7 @@ public class FanoutSetup extends MainListenerSupport {
         MessageValidator validator = new MessageValidator(maxPayload);
         context.getRegistry().bind("checkSize", (Processor) validator::checkSize);
         context.getRegistry().bind("checkEncoding", (Processor) validator::checkEncoding);
-        context.getRegistry().bind("parse", (Processor) validator::parse);
+        context.getRegistry().bind("payloadJson", json);
         context.getRegistry().bind("checkCommonFields", (Processor) validator::checkCommonFields);
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
@@ -253,6 +271,7 @@ public class FanoutSetup extends MainListenerSupport {
             }
             probes.add(new CheckCommand.Probe("sink " + sink, prefix + "*", Probes.sink(sink, type, parameters)));
             metrics.backlog(sink, backlog);
+            FanoutHealth.sink(context, sink, outbox::sink, backlog);
         }
         return sinks;
     }
@@ -265,7 +284,6 @@ public class FanoutSetup extends MainListenerSupport {
                 throw new ConfigException("fanout.sink." + name + ".type", "is " + type + ", whose template sink-" + type
                         + " does not start from outbox:{{name}}: the sink would receive nothing");
             }
-            FanoutHealth.sink(context, sink, backlog);
             statusPage.sink(name, type, sink);
             LOG.info("sink={} type={} accepts={}", name, type, sink.filter());
             sinkTargets.add(name + " (" + type + (sink.where().isEmpty() ? "" : " " + sink.where()) + ")");
@@ -339,14 +357,18 @@ public class FanoutSetup extends MainListenerSupport {
                 + String.join(", ", new java.util.TreeSet<>(known)) + ")");
     }
 
-    /** Parameters whose names end in -ms, -size or -bytes are whole numbers; others with a number as default are numbers. */
+    /**
+     * Parameters whose names end in -ms, -size or -bytes are whole numbers, and so are the others whose default is
+     * one (a multiplier may have a fraction).
+     */
     private static void checkNumbers(Settings settings, RouteTemplateDefinition template, String prefix) {
         for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
             String name = parameter.getName();
-            if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes")) {
-                settings.number(prefix + name, 0, 1, Integer.MAX_VALUE);
-            } else if (parameter.getDefaultValue() != null && parameter.getDefaultValue().matches("[0-9]+(\\.[0-9]+)?")) {
+            String numeric = parameter.getDefaultValue() == null ? "" : parameter.getDefaultValue();
+            if (name.endsWith("multiplier")) {
                 settings.decimal(prefix + name, 0, 0, Double.MAX_VALUE);
+            } else if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes") || numeric.matches("[0-9]+")) {
+                settings.number(prefix + name, 0, 0, Integer.MAX_VALUE);
             }
         }
     }
@@ -373,8 +395,8 @@ public class FanoutSetup extends MainListenerSupport {
     /** The start-up banner: what feeds the bundle, where it delivers, where to look. */
     @Override
     public void afterStart(BaseMainSupport main) {
-        describeSinks(main.getCamelContext());
-        Settings settings = new Settings(main.getCamelContext());
+        describeSinks(context(main));
+        Settings settings = new Settings(context(main));
         if (demo != null) {
             demo.startFleet(sourceStates);
             demo.banner().forEach(LOG::info);

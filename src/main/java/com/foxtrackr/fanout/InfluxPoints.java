@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.Exchange;
 import org.influxdb.InfluxDBException;
 import org.influxdb.dto.BatchPoints;
 import org.influxdb.dto.Point;
@@ -118,6 +119,23 @@ public class InfluxPoints {
     static String group(String topic) {
         String[] levels = topic.split("/", -1);
         return levels.length > 1 && !levels[1].isEmpty() ? levels[1] : null;
+    }
+
+    /**
+     * The influxdb route's doCatch: a write that InfluxDB refused for points of the batch (a field type conflict, a
+     * "partial write") is refused for good (its messages are then written one by one, to find the one); any other
+     * failure is thrown again, and the sink backs off.
+     */
+    public void classify(Exchange exchange) throws Exception {
+        Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        if (isPermanent(error)) {
+            Throwable cause = error;
+            while (!(cause instanceof InfluxDBException) && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            throw new DeliveryRefused(cause.getMessage());
+        }
+        throw error;
     }
 
     /**

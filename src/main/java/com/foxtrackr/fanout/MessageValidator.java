@@ -35,14 +35,15 @@ public class MessageValidator {
     private static final java.util.regex.Pattern SOURCE_NOTE = java.util.regex.Pattern.compile("Source: REDACTED \\([^)]*\\); ");
 
     private final int maxPayloadBytes;
-    private final ObjectMapper json;
 
     public MessageValidator(int maxPayloadBytes) {
         this.maxPayloadBytes = maxPayloadBytes;
-        this.json = objectMapper(maxPayloadBytes);
     }
 
-    /** The parser used for payloads: strict about duplicate keys, depth, sizes and anything after the object. */
+    /**
+     * The parser of payloads (the ingest route's unmarshal uses it, as the bean payloadJson): strict about duplicate
+     * keys, depth, sizes and anything after the object.
+     */
     public static ObjectMapper objectMapper(int maxPayloadBytes) {
         JsonFactory factory = JsonFactory.builder()
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -88,18 +89,6 @@ public class MessageValidator {
         CoderResult result = utf8.decode(in, CharBuffer.allocate(payload.length), true);
         if (result.isError()) {
             throw new InvalidMessageException("payload is not valid UTF-8 at byte " + in.position());
-        }
-    }
-
-    /**
-     * Body: the payload's bytes, then the parsed object. The parser's messages quote the payload (a duplicate
-     * key with a line break in it), so its error becomes a one-line reason before anything logs it.
-     */
-    public void parse(Exchange exchange) throws InvalidMessageException {
-        try {
-            exchange.getMessage().setBody(json.readValue(exchange.getMessage().getBody(byte[].class), JsonNode.class));
-        } catch (IOException e) {
-            throw new InvalidMessageException(reason(e));
         }
     }
 

@@ -112,8 +112,9 @@ final class Probes {
      * posted. What it proved, or why it fails.
      */
     private static String partner(String sink, Map<String, String> parameters) throws Exception {
-        PartnerHeaders headers = new PartnerHeaders();
+        Partner headers = new Partner();
         headers.setSink(sink);
+        headers.setUrl(parameters.get("url"));
         headers.setHeaders(parameters.get("headers"));
         headers.setBearerToken(parameters.get("bearer-token"));
         headers.check();

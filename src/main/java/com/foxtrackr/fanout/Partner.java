@@ -1,23 +1,30 @@
 package com.foxtrackr.fanout;
 
+import java.net.URI;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
- * A partner's own headers (a bean of sink-http.yaml): "Name: value; Name2: value2" and the bearer token, checked at
- * start-up so that nothing can break a header line, and set on each call.
+ * A partner (a bean of sink-http.yaml): its URL, its own headers ("Name: value; Name2: value2") and bearer token,
+ * checked at start-up so that nothing can break a header line; as a step, it sets the headers on each call.
  */
-public class PartnerHeaders implements Processor {
+public class Partner implements Processor {
     private String sink;
+    private String url;
     private String headers;
     private String bearerToken;
     private Map<String, String> parsed = Map.of();
 
     public void setSink(String sink) {
         this.sink = sink;
+    }
+
+    public void setUrl(String url) {
+        this.url = url;
     }
 
     public void setHeaders(String headers) {
@@ -29,7 +36,17 @@ public class PartnerHeaders implements Processor {
     }
 
     public void check() {
-        parsed = Map.copyOf(parse("fanout.sink." + sink + ".", headers, bearerToken));
+        String prefix = "fanout.sink." + sink + ".";
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(prefix + "url", "is not a URL: " + e.getMessage());
+        }
+        if (!List.of("http", "https").contains(String.valueOf(uri.getScheme()).toLowerCase()) || uri.getHost() == null) {
+            throw new ConfigException(prefix + "url", "must be an http:// or https:// URL with a host");
+        }
+        parsed = Map.copyOf(parse(prefix, headers, bearerToken));
     }
 
     Map<String, String> headers() {
