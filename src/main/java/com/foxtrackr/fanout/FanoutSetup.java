@@ -265,6 +265,9 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
                 }
             });
             sinkTypes.put(sink, type);
+            // also checked by the sink's outbox: endpoint, but only once routes are made, which check does not do
+            SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
+            checkSteps(context, prefix, parameters.get("steps"));
             if (parameters.containsKey("max-age-ms")) {
                 archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),
                         Long.parseLong(parameters.get("max-age-ms"))));
@@ -274,6 +277,29 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             FanoutHealth.sink(context, sink, outbox::sink, backlog);
         }
         return sinks;
+    }
+
+    /**
+     * A sink's steps name a route of the user's, which must be there: a direct: endpoint without a route would hold
+     * each message for the direct component's timeout, then fail it.
+     */
+    private static void checkSteps(CamelContext context, String prefix, String steps) {
+        if (steps == null || steps.isBlank()) {
+            return;
+        }
+        String wanted = withoutSlashes(steps);
+        boolean found = context.getCamelContextExtension().getContextPlugin(Model.class).getRouteDefinitions().stream()
+                .map(route -> route.getInput() == null ? "" : withoutSlashes(route.getInput().getEndpointUri()))
+                .anyMatch(wanted::equals);
+        if (!found) {
+            throw new ConfigException(prefix + "steps", "is '" + steps + "', but no route in routes/ starts from it: write one"
+                    + " (from: " + steps + ") or remove the property");
+        }
+    }
+
+    /** direct:x and direct://x are the same endpoint. */
+    private static String withoutSlashes(String uri) {
+        return uri.replaceFirst("^([a-z0-9+.-]+):/*", "$1:");
     }
 
     /** Once the routes are made, each sink is in the outbox: its health check, status and a line of the banner. */

@@ -106,9 +106,21 @@ public final class Secrets {
     public static class OneLineMessage extends RedactedMessage {
         @Override
         public String convert(ILoggingEvent event) {
-            String text = super.convert(event);
-            return text.indexOf('\n') < 0 && text.indexOf('\r') < 0 ? text : text.replace("\r", "\\r").replace("\n", "\\n");
+            return escapeLineBreaks(super.convert(event));
         }
+    }
+
+    /**
+     * Every character that a reader may take for the end of a line (CR, LF, NEL and the Unicode line and paragraph
+     * separators), written as an escape: a value quoted in a message (a payload's key in a parser's error) cannot
+     * start a line of its own.
+     */
+    static String escapeLineBreaks(String text) {
+        if (text.chars().noneMatch(c -> c == '\r' || c == '\n' || c == '\u0085' || c == '\u2028' || c == '\u2029')) {
+            return text;
+        }
+        return text.replace("\r", "\\r").replace("\n", "\\n").replace("\u0085", "\\u0085").replace("\u2028", "\\u2028")
+                .replace("\u2029", "\\u2029");
     }
 
     /** %oneLineEx: the stack trace, masked, after " | " on the event's line, its lines separated by " \\n ". */
@@ -119,7 +131,7 @@ public final class Secrets {
             if (text.isEmpty()) {
                 return text;
             }
-            return " | " + text.strip().replace("\r", "").replace("\t", "").replace("\n", " \\n ");
+            return " | " + escapeLineBreaks(text.strip().replace("\r", "").replace("\t", "").replace("\n", " \\n "));
         }
     }
 

@@ -35,6 +35,7 @@ class StartupErrorsIT {
         "FANOUT_SINK_ACME_HEADERS         | X-Fleet     | fanout.sink.acme.headers has 'X-Fleet': write Name: value",
         "FANOUT_SINK_ACME_BEARER_TOKEN    | a\u0001b    | fanout.sink.acme.bearer-token contains a control character",
         "FANOUT_SINK_ACME_TYPE            | s3          | fanout.sink.acme.bucket is required",
+        "FANOUT_SINK_ACME_STEPS           | direct:nowhere | fanout.sink.acme.steps is 'direct:nowhere', but no route in routes/ starts from it",
     })
     void should_refuse_a_partner_sink_with_a_mistake(String variable, String value, String message) throws Exception {
         Bundle bundle = new Bundle(broker, influx)
