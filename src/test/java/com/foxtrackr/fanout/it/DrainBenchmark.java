@@ -264,9 +264,9 @@ class DrainBenchmark {
             String name = m.group(1);
             String step = name.startsWith("MQTT Rec") || name.startsWith("MQTT Call") ? "receive"
                     : name.equals("outbox-writer") ? "store"
-                    : name.contains("sink-influx") ? "influx"
-                    : name.contains("sink-archive") ? "archive"
-                    : name.contains("sink-partner") ? "partner"
+                    : name.contains("sink-influx") || name.contains("outbox://influx") ? "influx"
+                    : name.contains("sink-archive") || name.contains("outbox://archive") ? "archive"
+                    : name.contains("sink-partner") || name.contains("outbox://partner") ? "partner"
                     : name.startsWith("GC Thread") || name.startsWith("G1") ? "gc"
                     : name.contains("CompilerThread") ? "jit" : "other";
             ms.merge(step, Double.parseDouble(m.group(2)), Double::sum);
