@@ -1,5 +1,11 @@
 package com.foxtrackr.fanout;
 
+import com.foxtrackr.fanout.cli.CheckCommand;
+import com.foxtrackr.fanout.cli.DeadLetterCommand;
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.ConfigFolder;
+import com.foxtrackr.fanout.config.Secrets;
+
 import org.apache.camel.main.Main;
 
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
@@ -36,7 +42,7 @@ public class App {
     }
 
     /** The version Maven built, from the jar's manifest. */
-    static String version() {
+    public static String version() {
         String version = App.class.getPackage().getImplementationVersion();
         return version == null ? "(development build)" : version;
     }

@@ -1,5 +1,9 @@
 package com.foxtrackr.fanout;
 
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.sinks.InfluxPoints;
+
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 

@@ -1,5 +1,12 @@
 package com.foxtrackr.fanout;
 
+import com.foxtrackr.fanout.ingest.InvalidMessageException;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.sinks.Archive;
+import com.foxtrackr.fanout.sinks.InfluxPoints;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;

@@ -1,5 +1,12 @@
 package com.foxtrackr.fanout;
 
+import com.foxtrackr.fanout.observe.Metrics;
+import com.foxtrackr.fanout.observe.Progress;
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.outbox.SinkFilter;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

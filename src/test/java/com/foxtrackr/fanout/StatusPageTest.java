@@ -1,5 +1,8 @@
 package com.foxtrackr.fanout;
 
+import com.foxtrackr.fanout.config.Secrets;
+import com.foxtrackr.fanout.observe.StatusPage;
+
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,7 @@
 package com.foxtrackr.fanout.it;
 
+import com.foxtrackr.fanout.sinks.SeriesFields;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +26,7 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.foxtrackr.fanout.SeriesFields;
+import com.foxtrackr.fanout.sinks.SeriesFields;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import org.junit.jupiter.api.AfterEach;

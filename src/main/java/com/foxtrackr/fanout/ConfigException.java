@@ -1,8 +1,0 @@
-package com.foxtrackr.fanout;
-
-/** A configuration mistake: the message names the property and says what is wrong. */
-public class ConfigException extends RuntimeException {
-    public ConfigException(String property, String problem) {
-        super("Configuration error: " + property + " " + problem);
-    }
-}
