@@ -1,12 +1,12 @@
 package com.foxtrackr.fanout;
 
+import org.apache.camel.main.Main;
+
 import com.foxtrackr.fanout.cli.CheckCommand;
 import com.foxtrackr.fanout.cli.DeadLetterCommand;
 import com.foxtrackr.fanout.config.ConfigException;
 import com.foxtrackr.fanout.config.ConfigFolder;
 import com.foxtrackr.fanout.config.Secrets;
-
-import org.apache.camel.main.Main;
 
 /** Runs the fan-out: ./application.properties and ./routes/*.yaml, with the environment overriding any property. */
 public class App {

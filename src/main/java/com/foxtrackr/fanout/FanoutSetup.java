@@ -1,32 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.cli.CheckCommand;
-import com.foxtrackr.fanout.cli.Probes;
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.config.ConfigFolder;
-import com.foxtrackr.fanout.config.ConfigKeys;
-import com.foxtrackr.fanout.config.Secrets;
-import com.foxtrackr.fanout.config.Settings;
-import com.foxtrackr.fanout.demo.DemoMode;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.ingest.OutboxWriter;
-import com.foxtrackr.fanout.observe.FanoutHealth;
-import com.foxtrackr.fanout.observe.HttpToken;
-import com.foxtrackr.fanout.observe.Metrics;
-import com.foxtrackr.fanout.observe.Progress;
-import com.foxtrackr.fanout.observe.StatusPage;
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.DeadLetters;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.OutboxComponent;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
-import com.foxtrackr.fanout.sinks.InfluxPoints;
-import com.foxtrackr.fanout.source.MqttConnection;
-import com.foxtrackr.fanout.source.MqttInflightStore;
-import com.foxtrackr.fanout.source.MqttSourceComponent;
-import com.foxtrackr.fanout.source.SourceState;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -50,6 +23,34 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.cli.CheckCommand;
+import com.foxtrackr.fanout.cli.Probes;
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.ConfigFolder;
+import com.foxtrackr.fanout.config.ConfigKeys;
+import com.foxtrackr.fanout.config.Secrets;
+import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.demo.DemoMode;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.ingest.OutboxWriter;
+import com.foxtrackr.fanout.observe.FanoutHealth;
+import com.foxtrackr.fanout.observe.HttpToken;
+import com.foxtrackr.fanout.observe.Metrics;
+import com.foxtrackr.fanout.observe.Progress;
+import com.foxtrackr.fanout.observe.StatusPage;
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.DeadLetters;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.OutboxComponent;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.outbox.SinkFilter;
+import com.foxtrackr.fanout.outbox.SqliteOutbox;
+import com.foxtrackr.fanout.sinks.InfluxPoints;
+import com.foxtrackr.fanout.source.MqttConnection;
+import com.foxtrackr.fanout.source.MqttInflightStore;
+import com.foxtrackr.fanout.source.MqttSourceComponent;
+import com.foxtrackr.fanout.source.SourceState;
 
 /**
  * Builds the bundle from properties once the YAML routes are loaded: validates the configuration, opens the
@@ -147,7 +148,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
         try {
-            outbox = new Outbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000, retentionMs);
+            outbox = new SqliteOutbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000, retentionMs);
         } catch (Exception e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
         }

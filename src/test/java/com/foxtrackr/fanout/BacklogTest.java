@@ -1,11 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +11,13 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.SqliteOutbox;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.outbox.SinkFilter;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,7 +32,7 @@ class BacklogTest {
     @BeforeEach
     void open() throws Exception {
         file = Files.createTempDirectory("outbox").resolve("outbox.db");
-        outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+        outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
         outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         outbox.sinksConfigured();
         List<Outbox.Incoming> messages = new ArrayList<>();
@@ -72,7 +73,7 @@ class BacklogTest {
     void should_count_what_each_sink_has_still_to_do() throws Exception {
         backlog.close();
         outbox.close();
-        outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+        outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
         outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         outbox.addSink(new Sink("acme", SinkFilter.parse("", "battery", null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         outbox.sinksConfigured();

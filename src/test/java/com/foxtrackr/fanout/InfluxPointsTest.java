@@ -1,14 +1,14 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.sinks.InfluxPoints;
-
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import org.influxdb.dto.Point;
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.sinks.InfluxPoints;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,12 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.ingest.InvalidMessageException;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.sinks.Archive;
-import com.foxtrackr.fanout.sinks.InfluxPoints;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -34,6 +27,13 @@ import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.ingest.InvalidMessageException;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.sinks.Archive;
+import com.foxtrackr.fanout.sinks.InfluxPoints;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

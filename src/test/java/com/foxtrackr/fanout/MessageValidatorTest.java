@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.ingest.InvalidMessageException;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import com.foxtrackr.fanout.ingest.InvalidMessageException;
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;

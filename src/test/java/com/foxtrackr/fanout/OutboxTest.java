@@ -1,10 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +12,12 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.SqliteOutbox;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.outbox.SinkFilter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,7 +46,7 @@ class OutboxTest {
 
     /** The outbox with an archive sink, and per-message sinks of these names ("name:kinds" takes only those kinds). */
     Outbox reopen(String archive, String... partners) throws Exception {
-        Outbox o = new Outbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
+        Outbox o = new SqliteOutbox(file, "NORMAL", 168 * HOUR, 168 * HOUR);
         if (archive != null) {
             o.addSink(new Sink(archive, SinkFilter.parse("x.", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
         }

@@ -1,12 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.observe.Metrics;
-import com.foxtrackr.fanout.observe.Progress;
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +13,14 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import com.foxtrackr.fanout.observe.Metrics;
+import com.foxtrackr.fanout.observe.Progress;
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.SqliteOutbox;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.outbox.SinkFilter;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,7 +33,7 @@ class ProgressTest {
     void should_count_the_deliveries_of_the_first_interval() throws Exception {
         Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
         Metrics metrics = new Metrics(new SimpleMeterRegistry());
-        try (Outbox outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+        try (Outbox outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
              Backlog backlog = new Backlog(file)) {
             outbox.metrics(metrics);
             outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
@@ -67,7 +68,7 @@ class ProgressTest {
     void should_tell_waiting_for_a_batch_from_a_stalled_sink() throws Exception {
         Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
         Metrics metrics = new Metrics(new SimpleMeterRegistry());
-        try (Outbox outbox = new Outbox(file, "NORMAL", 3_600_000, 3_600_000);
+        try (Outbox outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
              Backlog backlog = new Backlog(file)) {
             outbox.metrics(metrics);
             for (String name : List.of("archive", "influx")) {

@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Outbox;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +18,9 @@ import org.apache.camel.test.junit5.CamelContextConfiguration;
 import org.apache.camel.test.main.junit5.CamelMainTestSupport;
 import org.influxdb.dto.BatchPoints;
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Outbox;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;

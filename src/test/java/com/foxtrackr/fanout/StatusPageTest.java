@@ -1,11 +1,11 @@
 package com.foxtrackr.fanout;
 
-import com.foxtrackr.fanout.config.Secrets;
-import com.foxtrackr.fanout.observe.StatusPage;
-
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+
+import com.foxtrackr.fanout.config.Secrets;
+import com.foxtrackr.fanout.observe.StatusPage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

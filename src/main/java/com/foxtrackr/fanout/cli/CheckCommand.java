@@ -1,11 +1,11 @@
 package com.foxtrackr.fanout.cli;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * {@code java -jar foxtrackr-fanout.jar check}: reads the configuration as a start would (a mistake stops it

@@ -1,9 +1,5 @@
 package com.foxtrackr.fanout.cli;
 
-import com.foxtrackr.fanout.config.ConfigFolder;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.DeadLetters;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -12,6 +8,10 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+
+import com.foxtrackr.fanout.config.ConfigFolder;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.DeadLetters;
 
 /** {@code java -jar foxtrackr-fanout.jar dlq ...}: the dead-letter queues from the command line. */
 public final class DeadLetterCommand {

@@ -1,11 +1,5 @@
 package com.foxtrackr.fanout.cli;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.sinks.InfluxConnection;
-import com.foxtrackr.fanout.sinks.Partner;
-import com.foxtrackr.fanout.sinks.S3Archive;
-import com.foxtrackr.fanout.source.MqttConnection;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +19,12 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.influxdb.InfluxDB;
 import org.influxdb.dto.Query;
 import software.amazon.awssdk.services.s3.S3Client;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.sinks.InfluxConnection;
+import com.foxtrackr.fanout.sinks.Partner;
+import com.foxtrackr.fanout.sinks.S3Archive;
+import com.foxtrackr.fanout.source.MqttConnection;
 
 /** The check command's probes: one real connection per source and sink, as the bundle would make it. */
 public final class Probes {

@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.config;
 
-import com.foxtrackr.fanout.FanoutSetup;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -20,6 +18,8 @@ import java.util.stream.Stream;
 import org.apache.camel.CamelContext;
 import org.apache.camel.model.Model;
 import org.apache.camel.model.RouteTemplateDefinition;
+
+import com.foxtrackr.fanout.FanoutSetup;
 
 /**
  * Refuses fanout.* properties (and FANOUT_* environment variables) that the product does not know: a misspelt key

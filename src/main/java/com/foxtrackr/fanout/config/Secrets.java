@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.config;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
@@ -13,6 +11,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import ch.qos.logback.classic.pattern.MessageConverter;
 import ch.qos.logback.classic.pattern.ThrowableProxyConverter;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * The configuration's secret values (the broker's password, sink passwords, tokens and keys): every log line

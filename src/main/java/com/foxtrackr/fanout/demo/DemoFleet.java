@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout.demo;
 
-import com.foxtrackr.fanout.config.Settings;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -16,6 +13,9 @@ import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * The demo's simulated fleet: a few devices that each publish a battery and a temperature message per round,

@@ -1,17 +1,17 @@
 package com.foxtrackr.fanout.demo;
 
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.config.ConfigFolder;
-import com.foxtrackr.fanout.config.Settings;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.source.SourceState;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 import org.apache.camel.CamelContext;
+
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.ConfigFolder;
+import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.source.SourceState;
 
 /**
  * The first run, with no broker configured (fanout.mqtt.url unset): an embedded MQTT broker on 127.0.0.1 and a

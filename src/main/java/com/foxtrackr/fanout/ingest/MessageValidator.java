@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.ingest;
 
-import com.foxtrackr.fanout.config.Secrets;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -19,6 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+
+import com.foxtrackr.fanout.config.Secrets;
 
 /**
  * Checks the common FoxTrackr fields of a message and puts them in headers for routing and storage.

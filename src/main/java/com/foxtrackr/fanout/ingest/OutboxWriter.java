@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.ingest;
 
-import com.foxtrackr.fanout.outbox.Outbox;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -15,6 +13,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.support.AsyncProcessorSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.outbox.Outbox;
 
 /**
  * Group commit for ingest: messages from the MQTT callback threads wait in a queue, and one thread stores

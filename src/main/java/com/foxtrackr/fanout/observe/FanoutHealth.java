@@ -1,16 +1,16 @@
 package com.foxtrackr.fanout.observe;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.source.SourceState;
-
 import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.source.SourceState;
 
 /**
  * Camel health checks, served at /observe/health: one per source (connected, storing, time since the last

@@ -1,9 +1,5 @@
 package com.foxtrackr.fanout.observe;
 
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.source.SourceState;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +10,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.source.SourceState;
 
 /**
  * The bundle's own Prometheus metrics (fanout_*), in the registry that Camel serves at /observe/metrics:

@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout.observe;
 
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Sink;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +7,9 @@ import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Sink;
 
 /**
  * One log line per sink at a steady interval while deliveries wait for it (a backlog draining, a sink down):

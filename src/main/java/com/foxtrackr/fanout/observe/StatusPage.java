@@ -1,13 +1,5 @@
 package com.foxtrackr.fanout.observe;
 
-import com.foxtrackr.fanout.App;
-import com.foxtrackr.fanout.config.Secrets;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.source.SourceState;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -22,6 +14,14 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+
+import com.foxtrackr.fanout.App;
+import com.foxtrackr.fanout.config.Secrets;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Backlog;
+import com.foxtrackr.fanout.outbox.Outbox;
+import com.foxtrackr.fanout.outbox.Sink;
+import com.foxtrackr.fanout.source.SourceState;
 
 /**
  * The status page a person reads at a glance (GET /status, routes/status-page.yaml) and the JSON it polls

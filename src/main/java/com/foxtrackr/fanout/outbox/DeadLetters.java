@@ -208,7 +208,7 @@ public class DeadLetters implements AutoCloseable {
         String where = selection.where(parameters);
         int n = update("DELETE FROM delivery WHERE (message_id, sink) IN"
                 + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
-        update("DELETE FROM message WHERE " + Outbox.PASSED_BY_EVERY_CURSOR
+        update("DELETE FROM message WHERE " + OutboxSchema.PASSED_BY_EVERY_CURSOR
                 + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
         return n;
     }

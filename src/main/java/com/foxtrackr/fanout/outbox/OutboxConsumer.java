@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.outbox;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -21,6 +19,8 @@ import org.apache.camel.http.base.HttpOperationFailedException;
 import org.apache.camel.support.ScheduledPollConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * Claims a sink's due deliveries and hands them to its route. Per batch: one exchange whose body is the

@@ -1,11 +1,11 @@
 package com.foxtrackr.fanout.outbox;
 
-import com.foxtrackr.fanout.config.ConfigException;
-
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
 import org.apache.camel.support.DefaultEndpoint;
+
+import com.foxtrackr.fanout.config.ConfigException;
 
 /**
  * {@code outbox:<sink>}: one sink's deliveries. Its options declare the sink: which messages it takes, whether the

@@ -1,13 +1,13 @@
 package com.foxtrackr.fanout.outbox;
 
-import com.foxtrackr.fanout.config.ConfigException;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
 import org.eclipse.paho.client.mqttv3.MqttTopic;
+
+import com.foxtrackr.fanout.config.ConfigException;
 
 /**
  * Which messages a sink takes: kinds by name (battery, temperature, other) or messageType code, and

@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout.sinks;
 
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.outbox.Batch;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;
@@ -18,6 +15,9 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
+
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.outbox.Batch;
 
 /**
  * An archive sink's layout (a bean of sink-s3.yaml and sink-directory.yaml): turns a claimed batch into objects, gzip, one per hour of timeMs, under

@@ -1,11 +1,5 @@
 package com.foxtrackr.fanout.sinks;
 
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.config.ConfigKeys;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.SinkFilter;
-
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -14,6 +8,12 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.influxdb.InfluxDB;
 import org.influxdb.InfluxDBFactory;
+
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.ConfigKeys;
+import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.SinkFilter;
 
 /**
  * An influxdb sink's connection (a bean of sink-influxdb.yaml): maps a batch to the points of its database and

@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout.sinks;
 
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.DeliveryRefused;
-
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,6 +12,9 @@ import org.apache.camel.Exchange;
 import org.influxdb.InfluxDBException;
 import org.influxdb.dto.BatchPoints;
 import org.influxdb.dto.Point;
+
+import com.foxtrackr.fanout.outbox.Batch;
+import com.foxtrackr.fanout.outbox.DeliveryRefused;
 
 /**
  * Maps claimed deliveries to InfluxDB points: measurement = kind, tags deviceId and group (the topic's

@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.sinks;
 
-import com.foxtrackr.fanout.config.ConfigException;
-
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,6 +7,8 @@ import java.util.Map;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
+
+import com.foxtrackr.fanout.config.ConfigException;
 
 /**
  * A partner (a bean of sink-http.yaml): its URL, its own headers ("Name: value; Name2: value2") and bearer token,

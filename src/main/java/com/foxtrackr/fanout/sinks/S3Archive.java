@@ -1,8 +1,5 @@
 package com.foxtrackr.fanout.sinks;
 
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.config.ConfigKeys;
-
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -13,6 +10,9 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.ConfigKeys;
 
 /**
  * An s3 sink's archive (a bean of sink-s3.yaml): the archive's layout, and the S3 client for AWS or any

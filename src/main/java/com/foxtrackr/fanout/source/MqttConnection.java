@@ -1,10 +1,5 @@
 package com.foxtrackr.fanout.source;
 
-import com.foxtrackr.fanout.config.ConfigException;
-import com.foxtrackr.fanout.config.Secrets;
-import com.foxtrackr.fanout.config.Settings;
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +21,11 @@ import javax.net.ssl.TrustManagerFactory;
 
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttSecurityException;
+
+import com.foxtrackr.fanout.config.ConfigException;
+import com.foxtrackr.fanout.config.Secrets;
+import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * How the MQTT sources reach the broker, read once from fanout.mqtt.*: TLS trust (a PEM CA file, or the JVM's

@@ -1,7 +1,5 @@
 package com.foxtrackr.fanout.source;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
-
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
@@ -30,6 +28,8 @@ import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * camel-paho, registered as "paho", with a consumer that sets its callback before it connects.
