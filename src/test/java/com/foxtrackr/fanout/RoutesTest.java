@@ -30,13 +30,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The YAML routes of routes/ in process, as Camel Main loads them from application.properties, with the outbox in a
  * temporary folder: the MQTT source's route starts from direct:fleet, and the sinks' endpoints (InfluxDB, the
- * partner's HTTP, S3) are mocks. The end-to-end tests run the same routes in the jar against real servers.
+ * partner's HTTP; the S3 step is replaced by a mock before the start) are mocks. The end-to-end tests run the same
+ * routes in the jar against real servers.
  */
 class RoutesTest extends CamelMainTestSupport {
     static final String BAT = "foxtrackr/grp-a/V3.0/bat";
     static final String INFLUX = "mock:influxdb:influxdb-influx";
     static final String PARTNER = "mock:http:partner.test/in";
     static final String ALERTS = "mock:http:alerts.test/in";
+    static final String S3 = "mock:s3";
     // set by configureContext, which runs in the constructor of CamelTestSupport, before any initializer of this class
     Path dataDir;
     /** A folder for routes a test adds, beside routes/. */
@@ -67,7 +69,7 @@ class RoutesTest extends CamelMainTestSupport {
         properties.put("fanout.http.port", "0");
         properties.put("camel.server.enabled", "false");
         properties.put("camel.management.enabled", "false");
-        properties.put("fanout.sinks", "influx,acme,alerts,local,copies");
+        properties.put("fanout.sinks", "influx,acme,alerts,archive,local,copies");
         properties.put("camel.main.shutdown-timeout", "2");
         properties.put("camel.main.routes-include-pattern", "file:routes/*.yaml,file:" + userRoutes + "/*.yaml");
         properties.put("fanout.sink.influx.linger-ms", "20");
@@ -83,6 +85,10 @@ class RoutesTest extends CamelMainTestSupport {
         properties.put("fanout.sink.alerts.kinds", "battery");
         properties.put("fanout.sink.alerts.steps", "direct:acme-payload");
         properties.put("fanout.sink.alerts.linger-ms", "20");
+        properties.put("fanout.sink.archive.type", "s3");
+        properties.put("fanout.sink.archive.bucket", "fleet");
+        properties.put("fanout.sink.archive.max-age-ms", "50");
+        properties.put("fanout.sink.archive.linger-ms", "20");
         properties.put("fanout.sink.local.type", "directory");
         properties.put("fanout.sink.local.directory", dataDir.resolve("archive").toString());
         properties.put("fanout.sink.local.max-age-ms", "50");
@@ -106,6 +112,20 @@ class RoutesTest extends CamelMainTestSupport {
         context.withUseOverridePropertiesWithPropertiesComponent(properties);
         context.replaceRouteFromWith("source-fleet", "direct:fleet");
         context.withMockEndpointsAndSkip("influxdb:.*|http:.*|aws2-s3:.*");
+    }
+
+    /** The aws2-s3 endpoint checks its bucket when it starts, even when mocked: the S3 step is replaced before the start. */
+    @Override
+    public void configureTest(org.apache.camel.test.junit5.TestExecutionConfiguration test) {
+        super.configureTest(test);
+        test.withUseAdviceWith(true);
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void replaceTheS3StepAndStart() throws Exception {
+        org.apache.camel.builder.AdviceWith.adviceWith(context, "sink-archive",
+                route -> route.weaveByToUri("aws2-s3:*").replace().to(S3));
+        context.start();
     }
 
     /** A subclass's edits of the routes, before the context is made (in the constructor: no field of the subclass is set). */
@@ -230,6 +250,21 @@ class RoutesTest extends CamelMainTestSupport {
         String line = new String(new java.util.zip.GZIPInputStream(Files.newInputStream(hour17)).readAllBytes(), StandardCharsets.UTF_8);
         String payload = java.util.Base64.getEncoder().encodeToString(battery("dev-1", 1_764_000_000_000L + 3_600_000, 41).getBytes(StandardCharsets.UTF_8));
         assertTrue(line.startsWith("{\"key\":\"") && line.endsWith(",\"payload\":\"" + payload + "\"}\n"), line);
+    }
+
+    // The S3 archive: one gzip object per hour, under the sink's layout, with its content type.
+    @Test
+    void should_write_an_s3_object_per_hour() throws Exception {
+        MockEndpoint s3 = getMockEndpoint(S3);
+        s3.expectedMessageCount(2);
+        publish(BAT, battery("dev-1", 1_764_000_000_000L, 40));
+        publish(BAT, battery("dev-1", 1_764_000_000_000L + 3_600_000, 41));
+        s3.assertIsSatisfied();
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        s3.getExchanges().forEach(e -> keys.add(e.getMessage().getHeader("CamelAwsS3Key", String.class)));
+        assertEquals(java.util.Set.of("foxtrackr/2025/11/24/16/archive-1.ndjson.gz", "foxtrackr/2025/11/24/17/archive-1.ndjson.gz"), keys);
+        assertEquals("application/gzip", s3.getExchanges().get(0).getMessage().getHeader("CamelAwsS3ContentType"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM outstanding WHERE sink = 'archive'") == 0);
     }
 
     // An endpoint sink: the raw payload to any Camel endpoint, with its key, topic and kind in headers.
