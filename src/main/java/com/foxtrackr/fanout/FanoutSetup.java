@@ -11,12 +11,8 @@ import java.util.regex.Pattern;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
-import org.apache.camel.builder.TemplatedRouteBuilder;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
-import org.apache.camel.model.Model;
-import org.apache.camel.model.RouteTemplateDefinition;
-import org.apache.camel.model.RouteTemplateParameterDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -31,6 +27,7 @@ import com.foxtrackr.fanout.config.ConfigFolder;
 import com.foxtrackr.fanout.config.ConfigKeys;
 import com.foxtrackr.fanout.config.Secrets;
 import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.config.Templates;
 import com.foxtrackr.fanout.demo.DemoMode;
 import com.foxtrackr.fanout.ingest.MessageValidator;
 import com.foxtrackr.fanout.ingest.OutboxWriter;
@@ -259,7 +256,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
                 throw new ConfigException(prefix + "client-id", "is '" + clientId
                         + "', already used by another source: each source needs its own client id and session");
             }
-            instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
+            Templates.instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
             probes.add(new CheckCommand.Probe("source " + source, "fanout.mqtt.*, FANOUT_MQTT_USERNAME/PASSWORD, " + prefix + "topic",
                     demo != null ? demo::probe
                             : () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
@@ -285,7 +282,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         for (String sink : sinks) {
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
-            Map<String, String> parameters = instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
+            Map<String, String> parameters = Templates.instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
                     COMMON_SINK_OPTIONS);
             parameters.forEach((option, value) -> {
                 if (Secrets.isSecret(option)) {
@@ -295,7 +292,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             sinkTypes.put(sink, type);
             // also checked by the sink's outbox: endpoint, but only once routes are made, which check does not do
             SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
-            checkSteps(context, prefix, parameters.get("steps"));
+            Templates.checkSteps(context, prefix, parameters.get("steps"));
             if (parameters.containsKey("max-age-ms")) {
                 archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),
                         Long.parseLong(parameters.get("max-age-ms"))));
@@ -305,29 +302,6 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             FanoutHealth.sink(context, sink, outbox::sink, backlog);
         }
         return sinks;
-    }
-
-    /**
-     * A sink's steps name a route of the user's, which must be there: a direct: endpoint without a route would hold
-     * each message for the direct component's timeout, then fail it.
-     */
-    private static void checkSteps(CamelContext context, String prefix, String steps) {
-        if (steps == null || steps.isBlank()) {
-            return;
-        }
-        String wanted = withoutSlashes(steps);
-        boolean found = context.getCamelContextExtension().getContextPlugin(Model.class).getRouteDefinitions().stream()
-                .map(route -> route.getInput() == null ? "" : withoutSlashes(route.getInput().getEndpointUri()))
-                .anyMatch(wanted::equals);
-        if (!found) {
-            throw new ConfigException(prefix + "steps", "is '" + steps + "', but no route in routes/ starts from it: write one"
-                    + " (from: " + steps + ") or remove the property");
-        }
-    }
-
-    /** direct:x and direct://x are the same endpoint. */
-    private static String withoutSlashes(String uri) {
-        return uri.replaceFirst("^([a-z0-9+.-]+):/*", "$1:");
     }
 
     /** Once the routes are made, each sink is in the outbox: its health check, status and a line of the banner. */
@@ -342,95 +316,6 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             LOG.info("sink={} type={} accepts={}", name, type, sink.filter());
             sinkTargets.add(name + " (" + type + (sink.where().isEmpty() ? "" : " " + sink.where()) + ")");
         });
-    }
-
-    /**
-     * Creates a route from a template: each of the template's parameters is read from prefix + parameter name,
-     * falling back to the template's default; a missing required one, or a property that is neither a
-     * parameter nor one of the common options, fails the start with the property's name.
-     */
-    private Map<String, String> instantiate(CamelContext context, Settings settings, String templateId, String routeId,
-            String prefix, String name, Set<String> commonOptions) {
-        RouteTemplateDefinition template = context.getCamelContextExtension().getContextPlugin(Model.class)
-                .getRouteTemplateDefinition(templateId);
-        if (template == null) {
-            throw new ConfigException(prefix + "type", "names no known type: there is no route template '" + templateId
-                    + "' in routes/ (known: " + knownTypes(context) + ")");
-        }
-        Map<String, String> values = new LinkedHashMap<>();
-        values.put("name", name);
-        for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
-            if (parameter.getName().equals("name")) {
-                continue;
-            }
-            String key = prefix + parameter.getName();
-            String value = settings.optional(key).orElse(parameter.getDefaultValue());
-            if (value == null && parameter.isRequired()) {
-                throw new ConfigException(key, "is required (" + parameter.getDescription() + ")");
-            }
-            if (value != null) {
-                values.put(parameter.getName(), value);
-            }
-        }
-        checkNumbers(settings, template, prefix);
-        checkKnownOptions(context, settings, template, prefix, commonOptions);
-        TemplatedRouteBuilder builder = TemplatedRouteBuilder.builder(context, templateId).routeId(routeId);
-        values.forEach(builder::parameter);
-        builder.add();
-        return values;
-    }
-
-    /**
-     * A misspelt option, in application.properties or the environment, would be silently ignored: refuse it
-     * instead. (A variable of another instance whose name starts with this one's, such as acme-eu beside acme, is its.)
-     */
-    private static void checkKnownOptions(CamelContext context, Settings settings, RouteTemplateDefinition template, String prefix,
-            Set<String> commonOptions) {
-        Set<String> known = new HashSet<>(commonOptions);
-        template.getTemplateParameters().forEach(p -> known.add(p.getName()));
-        known.remove("name"); // the instance's name is the one in fanout.sources or fanout.sinks
-        for (String key : context.getPropertiesComponent().loadPropertiesAsMap().keySet().stream().map(Object::toString).toList()) {
-            if (key.startsWith(prefix) && !known.contains(key.substring(prefix.length()))) {
-                throw notAnOption(key, template, known);
-            }
-        }
-        String variablePrefix = ConfigKeys.envName(prefix);
-        String family = prefix.substring(0, prefix.indexOf('.', "fanout.".length()) + 1);
-        List<String> longer = settings.list(family.equals("fanout.sink.") ? "fanout.sinks" : "fanout.sources").stream()
-                .map(name -> ConfigKeys.envName(family + name + ".")).filter(p -> p.startsWith(variablePrefix) && !p.equals(variablePrefix)).toList();
-        for (String variable : System.getenv().keySet()) {
-            if (variable.startsWith(variablePrefix) && longer.stream().noneMatch(variable::startsWith)
-                    && known.stream().noneMatch(option -> variable.equals(variablePrefix + ConfigKeys.envName(option)))) {
-                throw notAnOption(variable + " (environment)", template, known);
-            }
-        }
-    }
-
-    private static ConfigException notAnOption(String key, RouteTemplateDefinition template, Set<String> known) {
-        return new ConfigException(key, "is not an option of " + template.getId() + " (its options: "
-                + String.join(", ", new java.util.TreeSet<>(known)) + ")");
-    }
-
-    /**
-     * Parameters whose names end in -ms, -size or -bytes are whole numbers, and so are the others whose default is
-     * one (a multiplier may have a fraction).
-     */
-    private static void checkNumbers(Settings settings, RouteTemplateDefinition template, String prefix) {
-        for (RouteTemplateParameterDefinition parameter : template.getTemplateParameters()) {
-            String name = parameter.getName();
-            String numeric = parameter.getDefaultValue() == null ? "" : parameter.getDefaultValue();
-            if (name.endsWith("multiplier")) {
-                settings.decimal(prefix + name, 0, 0, Double.MAX_VALUE);
-            } else if (name.endsWith("-ms") || name.endsWith("-size") || name.endsWith("-bytes") || numeric.matches("[0-9]+")) {
-                settings.number(prefix + name, 0, 0, Integer.MAX_VALUE);
-            }
-        }
-    }
-
-    private static String knownTypes(CamelContext context) {
-        return String.join(", ", context.getCamelContextExtension().getContextPlugin(Model.class)
-                .getRouteTemplateDefinitions().stream().map(RouteTemplateDefinition::getId)
-                .filter(id -> id.startsWith("sink-")).map(id -> id.substring(5)).sorted().toList());
     }
 
     private static List<String> names(Settings settings, String key) {
