@@ -177,11 +177,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         writer = new OutboxWriter(outbox);
         context.getRegistry().bind("storeAccepted", writer.storeAccepted());
         context.getRegistry().bind("storeRejected", writer.storeRejected());
-        try {
-            context.getRegistry().bind("deadLetters", new DeadLetters(dataDir.resolve("outbox.db")));
-        } catch (java.sql.SQLException e) {
-            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
-        }
+        context.getRegistry().bind("deadLetters", outbox.deadLetters());
         context.getRegistry().bind("paho", new MqttSourceComponent());
         context.getRegistry().bind("mqttConnection", mqtt);
 

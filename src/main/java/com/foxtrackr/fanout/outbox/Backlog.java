@@ -119,15 +119,15 @@ public class Backlog implements AutoCloseable {
         // so they are counted from the ids, less those marked for other sinks: without reading the messages.
         long lastId;
         try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery(OutboxSchema.LAST_MESSAGE_ID)) {
+             ResultSet rs = s.executeQuery(SqliteSchema.LAST_MESSAGE_ID)) {
             lastId = rs.getLong(1);
         }
         try (Statement s = db.createStatement();
              ResultSet cursors = s.executeQuery("SELECT sink, through FROM sink_cursor");
              PreparedStatement notForIt = db.prepareStatement("SELECT count(*) FROM message WHERE sinks IS NOT NULL AND id > ?2 "
-                     + "AND NOT " + OutboxSchema.takenBy("message", "?1"));
+                     + "AND NOT " + SqliteSchema.takenBy("message", "?1"));
              PreparedStatement firstForIt = db.prepareStatement("SELECT id FROM message WHERE id > ?2 "
-                     + "AND " + OutboxSchema.takenBy("message", "?1") + " ORDER BY id LIMIT 1")) {
+                     + "AND " + SqliteSchema.takenBy("message", "?1") + " ORDER BY id LIMIT 1")) {
             while (cursors.next()) {
                 String sink = cursors.getString(1);
                 long through = cursors.getLong(2);

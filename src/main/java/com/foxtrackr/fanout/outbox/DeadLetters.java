@@ -1,12 +1,11 @@
 package com.foxtrackr.fanout.outbox;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -64,14 +63,19 @@ public class DeadLetters implements AutoCloseable {
 
     private static final String REJECTED = "rejected";
 
-    private final Connection db;
+    private final SqliteFile file;
+    /** Whether this opened the file (a command), or uses the running outbox's. */
+    private final boolean own;
 
+    /** For a command beside the bundle, running or not. */
     public DeadLetters(Path outboxFile) throws SQLException {
-        if (!Files.exists(outboxFile)) {
-            throw new SQLException("no outbox at " + outboxFile.toAbsolutePath() + " (set fanout.data-dir)");
-        }
-        db = DriverManager.getConnection("jdbc:sqlite:" + outboxFile);
-        db.createStatement().execute("PRAGMA busy_timeout=10000");
+        file = SqliteFile.existing(outboxFile);
+        own = true;
+    }
+
+    DeadLetters(SqliteFile file) {
+        this.file = file;
+        own = false;
     }
 
     public record Count(String sink, String reason, long count, String last) {
@@ -82,31 +86,35 @@ public class DeadLetters implements AutoCloseable {
     }
 
     /** Counts per sink and reason, rejected input included (as sink "rejected"). */
-    public synchronized List<Count> counts() throws SQLException {
-        List<Count> counts = new ArrayList<>();
-        try (ResultSet rs = db.createStatement().executeQuery("""
-                SELECT sink, last_error, count(*), max(last_error_ms) FROM delivery WHERE state = 'dead'
-                GROUP BY sink, last_error
-                UNION ALL
-                SELECT 'rejected', reason, count(*), max(received_ms) FROM rejected GROUP BY reason
-                ORDER BY 1, 3 DESC""")) {
-            while (rs.next()) {
-                counts.add(new Count(rs.getString(1), rs.getString(2), rs.getLong(3), time(rs.getLong(4))));
+    public List<Count> counts() throws SQLException {
+        return file.read(db -> {
+            List<Count> counts = new ArrayList<>();
+            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("""
+                    SELECT sink, last_error, count(*), max(last_error_ms) FROM delivery WHERE state = 'dead'
+                    GROUP BY sink, last_error
+                    UNION ALL
+                    SELECT 'rejected', reason, count(*), max(received_ms) FROM rejected GROUP BY reason
+                    ORDER BY 1, 3 DESC""")) {
+                while (rs.next()) {
+                    counts.add(new Count(rs.getString(1), rs.getString(2), rs.getLong(3), time(rs.getLong(4))));
+                }
             }
-        }
-        return counts;
+            return counts;
+        });
     }
 
     /** The sinks the outbox knows: those configured, and those with deliveries left. */
-    synchronized List<String> sinks() throws SQLException {
-        List<String> sinks = new ArrayList<>();
-        try (ResultSet rs = db.createStatement().executeQuery(
-                "SELECT sink FROM sink_cursor UNION SELECT DISTINCT sink FROM delivery ORDER BY 1")) {
-            while (rs.next()) {
-                sinks.add(rs.getString(1));
+    List<String> sinks() throws SQLException {
+        return file.read(db -> {
+            List<String> sinks = new ArrayList<>();
+            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT sink FROM sink_cursor UNION SELECT DISTINCT sink FROM delivery ORDER BY 1")) {
+                while (rs.next()) {
+                    sinks.add(rs.getString(1));
+                }
             }
-        }
-        return sinks;
+            return sinks;
+        });
     }
 
     /** A sink named in a command must be one the outbox knows (or the rejected input, where it has a meaning). */
@@ -126,7 +134,7 @@ public class DeadLetters implements AutoCloseable {
     }
 
     /** The entries of one sink (or "rejected"), newest first, at most limit. */
-    public synchronized List<Entry> entries(String sink, int limit) throws SQLException {
+    public List<Entry> entries(String sink, int limit) throws SQLException {
         checkSink(sink, true);
         boolean rejected = REJECTED.equals(sink);
         String sql = rejected
@@ -136,22 +144,24 @@ public class DeadLetters implements AutoCloseable {
                        d.last_error_ms
                 FROM delivery d JOIN message m ON m.id = d.message_id
                 WHERE d.state = 'dead' AND d.sink = ? ORDER BY d.message_id DESC LIMIT ?""";
-        List<Entry> entries = new ArrayList<>();
-        try (PreparedStatement q = db.prepareStatement(sql)) {
-            if (rejected) {
-                q.setInt(1, limit);
-            } else {
-                q.setString(1, sink);
-                q.setInt(2, limit);
-            }
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    entries.add(new Entry(rs.getLong(1), rs.getString(2), time(rs.getLong(3)), rs.getInt(4), rs.getString(5),
-                            time(rs.getLong(6)), rs.getString(7), time(rs.getLong(8))));
+        return file.read(db -> {
+            List<Entry> entries = new ArrayList<>();
+            try (PreparedStatement q = db.prepareStatement(sql)) {
+                if (rejected) {
+                    q.setInt(1, limit);
+                } else {
+                    q.setString(1, sink);
+                    q.setInt(2, limit);
+                }
+                try (ResultSet rs = q.executeQuery()) {
+                    while (rs.next()) {
+                        entries.add(new Entry(rs.getLong(1), rs.getString(2), time(rs.getLong(3)), rs.getInt(4), rs.getString(5),
+                                time(rs.getLong(6)), rs.getString(7), time(rs.getLong(8))));
+                    }
                 }
             }
-        }
-        return entries;
+            return entries;
+        });
     }
 
     // The HTTP API's words: query parameters as strings, answers as small JSON objects.
@@ -177,44 +187,48 @@ public class DeadLetters implements AutoCloseable {
     }
 
     /** The original payload of one entry, byte for byte; null when there is none. */
-    public synchronized byte[] payload(String sink, long id) throws SQLException {
+    public byte[] payload(String sink, long id) throws SQLException {
         checkSink(sink, true);
         String sql = "rejected".equals(sink) ? "SELECT payload FROM rejected WHERE id = ?"
                 : "SELECT m.payload FROM delivery d JOIN message m ON m.id = d.message_id"
                         + " WHERE d.message_id = ? AND d.sink = ? AND d.state = 'dead'";
-        try (PreparedStatement q = db.prepareStatement(sql)) {
-            q.setLong(1, id);
-            if (!"rejected".equals(sink)) {
-                q.setString(2, sink);
+        return file.read(db -> {
+            try (PreparedStatement q = db.prepareStatement(sql)) {
+                q.setLong(1, id);
+                if (!"rejected".equals(sink)) {
+                    q.setString(2, sink);
+                }
+                try (ResultSet rs = q.executeQuery()) {
+                    return rs.next() ? rs.getBytes(1) : null;
+                }
             }
-            try (ResultSet rs = q.executeQuery()) {
-                return rs.next() ? rs.getBytes(1) : null;
-            }
-        }
+        });
     }
 
     /** Makes the selected dead deliveries pending again, with fresh attempts; returns how many. */
-    public synchronized int replay(Selection selection) throws SQLException {
+    public int replay(Selection selection) throws SQLException {
         checkSink(selection.sink(), false);
         List<Object> parameters = new ArrayList<>();
         String where = selection.where(parameters);
-        return update("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_ms = 0 WHERE (message_id, sink) IN"
-                + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
+        return file.write(db -> update(db, "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_ms = 0 WHERE (message_id, sink) IN"
+                + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters));
     }
 
     /** Deletes the selected dead deliveries, and their messages when no sink still needs them; returns how many. */
-    public synchronized int purge(Selection selection) throws SQLException {
+    public int purge(Selection selection) throws SQLException {
         List<Object> parameters = new ArrayList<>();
         String where = selection.where(parameters);
-        int n = update("DELETE FROM delivery WHERE (message_id, sink) IN"
-                + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
-        update("DELETE FROM message WHERE " + OutboxSchema.PASSED_BY_EVERY_CURSOR
-                + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
-        return n;
+        return file.write(db -> {
+            int n = update(db, "DELETE FROM delivery WHERE (message_id, sink) IN"
+                    + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
+            update(db, "DELETE FROM message WHERE " + SqliteSchema.PASSED_BY_EVERY_CURSOR
+                    + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
+            return n;
+        });
     }
 
     /** Purges a sink's dead letters, or with sink "rejected" the rejected input received in the window. */
-    public synchronized int purge(String sink, String deviceId, String from, String to) throws SQLException {
+    public int purge(String sink, String deviceId, String from, String to) throws SQLException {
         checkSink(sink, true);
         Selection selection = Selection.of(sink, deviceId, from, to);
         return "rejected".equals(sink) ? purgeRejected(selection.from(), selection.to()) : purge(selection);
@@ -222,11 +236,11 @@ public class DeadLetters implements AutoCloseable {
 
     /** Deletes rejected input received in the window (all of it without one); returns how many. */
     private int purgeRejected(Instant from, Instant to) throws SQLException {
-        return update("DELETE FROM rejected WHERE received_ms >= ? AND received_ms < ?",
-                List.of(from == null ? Long.MIN_VALUE : from.toEpochMilli(), to == null ? Long.MAX_VALUE : to.toEpochMilli()));
+        return file.write(db -> update(db, "DELETE FROM rejected WHERE received_ms >= ? AND received_ms < ?",
+                List.of(from == null ? Long.MIN_VALUE : from.toEpochMilli(), to == null ? Long.MAX_VALUE : to.toEpochMilli())));
     }
 
-    private int update(String sql, List<Object> parameters) throws SQLException {
+    private static int update(Connection db, String sql, List<Object> parameters) throws SQLException {
         try (PreparedStatement statement = db.prepareStatement(sql)) {
             for (int i = 0; i < parameters.size(); i++) {
                 statement.setObject(i + 1, parameters.get(i));
@@ -237,6 +251,8 @@ public class DeadLetters implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        db.close();
+        if (own) {
+            file.close();
+        }
     }
 }

@@ -10,7 +10,7 @@ import java.sql.Statement;
 import java.util.Arrays;
 import java.util.HexFormat;
 
-import static com.foxtrackr.fanout.outbox.OutboxSchema.TIME_UNKNOWN;
+import static com.foxtrackr.fanout.outbox.SqliteSchema.TIME_UNKNOWN;
 
 /**
  * The keys of the messages seen within the repeat window (the table seen), so that a repeat is stored once. Used

@@ -19,7 +19,7 @@ import org.eclipse.paho.client.mqttv3.MqttPersistenceException;
 import org.eclipse.paho.client.mqttv3.internal.wire.MqttPublish;
 import org.eclipse.paho.client.mqttv3.internal.wire.MqttWireMessage;
 
-import com.foxtrackr.fanout.outbox.OutboxSchema;
+import com.foxtrackr.fanout.outbox.SqliteSchema;
 
 /**
  * Paho's in-flight state (a QoS 2 message between PUBREC and PUBCOMP) in SQLite, data/mqtt-inflight.db.
@@ -57,7 +57,7 @@ public class MqttInflightStore implements MqttClientPersistence {
         private final Connection connection;
 
         public Db(Path file, String synchronous) throws SQLException {
-            connection = DriverManager.getConnection("jdbc:sqlite:" + file, OutboxSchema.WITHOUT_GENERATED_KEYS);
+            connection = DriverManager.getConnection("jdbc:sqlite:" + file, SqliteSchema.WITHOUT_GENERATED_KEYS);
             try (Statement s = connection.createStatement()) {
                 s.execute("PRAGMA journal_mode=WAL");
                 s.execute("PRAGMA synchronous=" + synchronous);

@@ -34,7 +34,7 @@ class DrainBenchmark {
     static final long SEEN_KEYS = Long.getLong("bench.seen-keys", 0);
     static final Path RESULTS = Path.of("target", "bench-results.txt");
     /** How many messages the outbox has stored since it was made: its last message id, read without a count. */
-    static final String MESSAGE_IDS_GIVEN = com.foxtrackr.fanout.outbox.OutboxSchema.LAST_MESSAGE_ID;
+    static final String MESSAGE_IDS_GIVEN = com.foxtrackr.fanout.outbox.SqliteSchema.LAST_MESSAGE_ID;
 
     record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages, String cpu,
             Machine machine) {

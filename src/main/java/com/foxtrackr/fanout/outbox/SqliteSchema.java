@@ -12,10 +12,10 @@ import org.slf4j.LoggerFactory;
  * The outbox's tables in SQLite, made or migrated at start-up (an outbox of an earlier version is rebuilt once in
  * this version's layout, keeping every row), and the SQL that the outbox's parts share.
  */
-public final class OutboxSchema {
+public final class SqliteSchema {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
 
-    private OutboxSchema() {
+    private SqliteSchema() {
     }
 
     /** Makes or migrates the tables, on the write connection before it leaves auto-commit. */
