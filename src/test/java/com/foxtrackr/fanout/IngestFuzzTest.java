@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 
 import com.foxtrackr.fanout.ingest.InvalidMessageException;
 import com.foxtrackr.fanout.ingest.MessageValidator;
+import com.foxtrackr.fanout.ingest.MessageValidatorTest;
 import com.foxtrackr.fanout.outbox.Batch;
 import com.foxtrackr.fanout.outbox.Outbox;
 import com.foxtrackr.fanout.sinks.Archive;

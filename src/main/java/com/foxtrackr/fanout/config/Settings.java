@@ -47,7 +47,7 @@ public class Settings {
         return n;
     }
 
-    public double decimal(String key, double defaultValue, double min, double max) {
+    double decimal(String key, double defaultValue, double min, double max) {
         Optional<String> value = optional(key);
         if (value.isEmpty()) {
             return defaultValue;

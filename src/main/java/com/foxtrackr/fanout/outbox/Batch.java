@@ -9,7 +9,7 @@ import java.util.List;
  * (0 when it took only recorded deliveries).
  */
 public record Batch(long id, List<Item> items, boolean full, long through) {
-    public static final Batch EMPTY = new Batch(0, List.of(), false, 0);
+    static final Batch EMPTY = new Batch(0, List.of(), false, 0);
 
     public Batch(long id, List<Item> items, boolean full) {
         this(id, items, full, 0);

@@ -160,7 +160,7 @@ public class InfluxPoints {
      * answers "partial write" when it refused some points of a write (a field named "time", a type conflict,
      * a series limit) and kept the others.
      */
-    public static boolean isPermanent(Throwable error) {
+    static boolean isPermanent(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof InfluxDBException.FieldTypeConflictException
                     || t instanceof InfluxDBException.UnableToParseException

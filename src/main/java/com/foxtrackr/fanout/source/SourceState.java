@@ -18,7 +18,7 @@ public final class SourceState {
     public final AtomicLong received = new AtomicLong();
     public final AtomicLong reconnects = new AtomicLong();
     public final AtomicLong notStored = new AtomicLong();
-    public final AtomicLong reusedPacketIds = new AtomicLong();
+    final AtomicLong reusedPacketIds = new AtomicLong();
 
     static final long FIRST_REDELIVERY_DELAY_MS = 1000;
     final AtomicBoolean redeliveryPending = new AtomicBoolean();

@@ -1,11 +1,10 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.observe;
 
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
 import com.foxtrackr.fanout.config.Secrets;
-import com.foxtrackr.fanout.observe.StatusPage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.observe;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,8 +13,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-import com.foxtrackr.fanout.observe.Metrics;
-import com.foxtrackr.fanout.observe.Progress;
 import com.foxtrackr.fanout.outbox.Backlog;
 import com.foxtrackr.fanout.outbox.Outbox;
 import com.foxtrackr.fanout.outbox.SqliteOutbox;

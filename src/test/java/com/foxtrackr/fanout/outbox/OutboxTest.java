@@ -1,4 +1,4 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.outbox;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,11 +13,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.SqliteOutbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

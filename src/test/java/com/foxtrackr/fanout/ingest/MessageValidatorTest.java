@@ -1,4 +1,4 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.ingest;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,8 +15,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import com.foxtrackr.fanout.ingest.InvalidMessageException;
-import com.foxtrackr.fanout.ingest.MessageValidator;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The checks of the ingest route, on the shared samples and on hostile values. */
-class MessageValidatorTest {
+public class MessageValidatorTest {
     static final int LIMIT = 65536;
     static final String OK = "{\"messageType\":1,\"deviceId\":\"d\",\"version\":3,\"timeMs\":1,\"battery\":{\"level\":1}}";
     final MessageValidator validator = new MessageValidator(LIMIT);
@@ -161,7 +159,7 @@ class MessageValidatorTest {
     }
 
     /** The ingest route's unmarshal: camel-jackson with the strict parser; a parse error is the message's reason. */
-    static void unmarshal(Exchange exchange) throws InvalidMessageException {
+    public static void unmarshal(Exchange exchange) throws InvalidMessageException {
         try (var format = new org.apache.camel.component.jackson.JacksonDataFormat(MessageValidator.objectMapper(65536),
                 com.fasterxml.jackson.databind.JsonNode.class)) {
             format.setCamelContext(exchange.getContext());

@@ -1,4 +1,4 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.outbox;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,12 +12,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.outbox.Outbox;
-import com.foxtrackr.fanout.outbox.SqliteOutbox;
-import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package com.foxtrackr.fanout;
+package com.foxtrackr.fanout.sinks;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 
 import com.foxtrackr.fanout.ingest.MessageValidator;
 import com.foxtrackr.fanout.outbox.Batch;
-import com.foxtrackr.fanout.sinks.InfluxPoints;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
