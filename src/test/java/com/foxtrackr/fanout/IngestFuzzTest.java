@@ -272,12 +272,13 @@ class IngestFuzzTest {
     /** One point of InfluxDB line protocol, read strictly: escapes, no raw line break, finite numbers. */
     record LineProtocol(String measurement, Map<String, String> tags, Map<String, Object> fields, long time) {
         // a name: characters but a backslash, space, comma or equals sign, or a backslash and the next character
+        // (any: DOTALL, since U+2028 and U+2029 are no line break to InfluxDB)
         private static final String NAME = "(?:[^\\\\ ,=]|\\\\.)++";
         private static final String VALUE = "(?:\"(?:[^\"\\\\]|\\\\.)*+\"|[^ ,\"]++)";
         private static final Pattern SHAPE = Pattern.compile("(" + NAME + ")((?:," + NAME + "=" + NAME + ")*)"
-                + " (" + NAME + "=" + VALUE + "(?:," + NAME + "=" + VALUE + ")*) (-?\\d+)");
-        private static final Pattern TAG = Pattern.compile("(" + NAME + ")=(" + NAME + ")");
-        private static final Pattern FIELD = Pattern.compile("(" + NAME + ")=(" + VALUE + ")");
+                + " (" + NAME + "=" + VALUE + "(?:," + NAME + "=" + VALUE + ")*) (-?\\d+)", Pattern.DOTALL);
+        private static final Pattern TAG = Pattern.compile("(" + NAME + ")=(" + NAME + ")", Pattern.DOTALL);
+        private static final Pattern FIELD = Pattern.compile("(" + NAME + ")=(" + VALUE + ")", Pattern.DOTALL);
 
         static LineProtocol parse(String line) {
             assertFalse(line.contains("\n") || line.contains("\r"), "no raw line break: " + line);
