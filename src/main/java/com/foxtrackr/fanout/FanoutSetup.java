@@ -13,6 +13,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Processor;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.Model;
+import org.apache.camel.model.RouteDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -41,7 +43,6 @@ import com.foxtrackr.fanout.outbox.DeadLetters;
 import com.foxtrackr.fanout.outbox.Outbox;
 import com.foxtrackr.fanout.outbox.OutboxComponent;
 import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SinkFilter;
 import com.foxtrackr.fanout.outbox.SqliteOutbox;
 import com.foxtrackr.fanout.sinks.InfluxPoints;
 import com.foxtrackr.fanout.source.MqttConnection;
@@ -204,6 +205,19 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         }
     }
 
+    /** Makes the endpoint a route starts from, with the parameters of the template it was made from, as its creation would. */
+    private static void makeFirstEndpoint(CamelContext context, String routeId) {
+        RouteDefinition route = context.getCamelContextExtension().getContextPlugin(Model.class).getRouteDefinition(routeId);
+        java.util.Properties parameters = new java.util.Properties();
+        parameters.putAll(route.getTemplateParameters());
+        context.getPropertiesComponent().setLocalProperties(parameters);
+        try {
+            context.getEndpoint(route.getInput().getEndpointUri());
+        } finally {
+            context.getPropertiesComponent().setLocalProperties(null);
+        }
+    }
+
     /** Beyond loopback, anyone who reaches the API could replay and purge: not without a token. */
     private static void checkTokenBeyondLoopback(Settings settings, String token) {
         String host = settings.text("fanout.http.host", "127.0.0.1");
@@ -286,8 +300,11 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
                 }
             });
             sinkTypes.put(sink, type);
-            // also checked by the sink's outbox: endpoint, but only once routes are made, which check does not do
-            SinkFilter.parse(prefix, parameters.get("kinds"), parameters.get("topics"));
+            if (checkOnly) {
+                // the sink's outbox: endpoint checks its options (ranges, kinds, topics) as the route is made,
+                // which a check does not reach: made here, so that check says what a start would
+                makeFirstEndpoint(context, "sink-" + sink);
+            }
             Templates.checkSteps(context, prefix, parameters.get("steps"));
             if (parameters.containsKey("max-age-ms")) {
                 archiveBatching.put(sink, new Progress.Batching(Integer.parseInt(parameters.get("batch-size")),

@@ -9,6 +9,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The jar's own commands (check, --version, --help) and its log format. */
@@ -45,6 +46,20 @@ class CommandLineIT extends WithBrokerAndInflux {
         broker.stop();
         out = bundle.command("check").text();
         assertTrue(out.matches("(?s).*\\nsource fleet +FAIL +fanout\\.mqtt\\.\\*.*"), out);
+    }
+
+    // A mistake that the sink's outbox: endpoint finds (a retry delay out of range, a kind misspelt) stops check as
+    // it stops a start: exit code 2 and the property, before any connection is tried.
+    @Test
+    void should_stop_a_check_at_a_sink_option_out_of_range_as_a_start_stops() throws Exception {
+        for (String[] mistake : new String[][] {
+                {"FANOUT_SINK_INFLUX_RETRY_INITIAL_DELAY_MS", "0", "fanout.sink.influx.retry.initial-delay-ms is 0: give a whole number from 1 to 3600000"},
+                {"FANOUT_SINK_INFLUX_BATCH_SIZE", "0", "fanout.sink.influx.batch-size is 0: give a whole number from 1 to 1000000"}}) {
+            Bundle.CliResult check = new Bundle(broker, influx).with(mistake[0], mistake[1]).command("check");
+            assertEquals(2, check.exit(), check.text() + check.err());
+            assertTrue(check.err().contains("ERROR Configuration error: " + mistake[2]), check.err());
+            assertFalse(check.text().contains("WHAT"), check.text());
+        }
     }
 
     // A partner is probed as a call is authorised (its headers and token, HTTP/1.1), and the line says what that
