@@ -20,13 +20,8 @@ import static com.foxtrackr.fanout.outbox.SqliteSchema.WITHOUT_GENERATED_KEYS;
  * (ingest's back-to-back group commits would otherwise keep the sinks from recording their deliveries), and one
  * that reads (in WAL mode a read never waits for a write, so a sink's long read does not hold back ingest).
  */
-final class SqliteFile implements AutoCloseable {
+final class SqliteFile implements OutboxDb {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
-
-    /** What runs on one of the file's connections. */
-    interface Work<T> {
-        T run(Connection db) throws SQLException;
-    }
 
     private final Connection db;
     private final Connection readDb;
@@ -71,7 +66,8 @@ final class SqliteFile implements AutoCloseable {
     }
 
     /** A read, on the read connection, one at a time. */
-    <T> T read(Work<T> work) throws SQLException {
+    @Override
+    public <T> T read(Work<T> work) throws SQLException {
         synchronized (readDb) {
             return work.run(readDb);
         }
@@ -81,7 +77,8 @@ final class SqliteFile implements AutoCloseable {
      * One transaction on the write connection, holding the write lock: committed, or rolled back if it fails.
      * What the work gave to {@link #afterCommit} runs once it is committed, still under the lock.
      */
-    <T> T write(Work<T> work) throws SQLException {
+    @Override
+    public <T> T write(Work<T> work) throws SQLException {
         writing.lock();
         try {
             T result = work.run(db);
@@ -97,8 +94,8 @@ final class SqliteFile implements AutoCloseable {
         }
     }
 
-    /** Within a transaction: what becomes true in memory once it is committed. */
-    void afterCommit(Runnable change) {
+    @Override
+    public void afterCommit(Runnable change) {
         afterCommit.add(change);
     }
 

@@ -22,7 +22,7 @@ import com.foxtrackr.fanout.observe.Metrics;
  * message it has settled. The ingest route acknowledges a message to the broker only after {@link #storeAll} has
  * committed; each sink claims the messages beyond its cursor in batches ({@link SqliteClaims}), moves its cursor
  * past what it settled, and records a delivery row only for a message it could not deliver, a retry or a dead
- * letter ({@link SqliteSettlement}). A message goes once every cursor has passed it and no delivery row needs it
+ * letter ({@link Settlement}). A message goes once every cursor has passed it and no delivery row needs it
  * ({@link SqliteCursors}). (One delivery row per message and sink would cost six more B-tree entries per message,
  * written at ingest and deleted at delivery, for the few messages that ever fail.)
  */
@@ -32,7 +32,7 @@ public class SqliteOutbox implements Outbox {
     private final SqliteFile file;
     private final SqliteCursors cursors;
     private final SqliteClaims claims;
-    private final SqliteSettlement settlement;
+    private final Settlement settlement;
     private final SqliteRetention retention;
     private final RepeatKeys seen;
     private volatile Map<String, Sink> sinks = Map.of();
@@ -49,7 +49,7 @@ public class SqliteOutbox implements Outbox {
         seen = file.write(RepeatKeys::new);
         cursors = new SqliteCursors(file);
         claims = new SqliteClaims(file, cursors, this::sink);
-        settlement = new SqliteSettlement(file, cursors, this::sink);
+        settlement = new Settlement(file, cursors, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND", this::sink);
         retention = new SqliteRetention(file, seen, repeatWindowMs, deadLetterRetentionMs);
         insertMessage = file.write(db -> db.prepareStatement(
                 "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload, sinks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));

@@ -16,26 +16,29 @@ import com.foxtrackr.fanout.ingest.MessageValidator;
 import com.foxtrackr.fanout.observe.Metrics;
 import com.foxtrackr.fanout.outbox.Outbox.Outcome;
 
-import static com.foxtrackr.fanout.outbox.SqliteSchema.PASSED_BY_EVERY_CURSOR;
-
 /**
- * What became of what a sink claimed, each in one transaction that also moves the sink's cursor past the
- * claim's new messages: delivered (the delivery rows go, and the messages no sink needs), failed (the sink backs
+ * What became of what a sink claimed, each in one transaction that also moves the sink's cursor (SQLite's) past
+ * the claim's new messages: delivered (the delivery rows go, and the messages no sink needs), failed (the sink backs
  * off, or isolates the items), held before per-message calls, and settled per message (delivered, retried with
- * back-off or the partner's Retry-After, dead-lettered, postponed). A delivery row is written only for a message
- * that was not delivered at the first attempt.
+ * back-off or the partner's Retry-After, dead-lettered, postponed). In SQLite a delivery row is written only for a
+ * message that was not delivered at the first attempt; in PostgreSQL every delivery has one from the start. The
+ * SQL is the same for both.
  */
-final class SqliteSettlement {
+final class Settlement {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
 
-    private final SqliteFile file;
+    private final OutboxDb file;
+    /** The sinks' cursors; null for a store that keeps a delivery row for every delivery (its batches move no cursor). */
     private final SqliteCursors cursors;
+    /** The condition, besides no delivery row, for a message to go once delivered. */
+    private final String messageUnneeded;
     private final Function<String, Sink> sinks;
     private volatile Metrics metrics = Metrics.none();
 
-    SqliteSettlement(SqliteFile file, SqliteCursors cursors, Function<String, Sink> sinks) {
+    Settlement(OutboxDb file, SqliteCursors cursors, String messageUnneeded, Function<String, Sink> sinks) {
         this.file = file;
         this.cursors = cursors;
+        this.messageUnneeded = messageUnneeded;
         this.sinks = sinks;
     }
 
@@ -70,7 +73,7 @@ final class SqliteSettlement {
      * One transaction for what a sink made of a batch: {@code outcomes} records it, and the sink's cursor moves
      * past the batch's new messages.
      */
-    private <T> T settled(String sinkName, Batch batch, SqliteFile.Work<T> outcomes) throws SQLException {
+    private <T> T settled(String sinkName, Batch batch, OutboxDb.Work<T> outcomes) throws SQLException {
         return file.write(db -> {
             T recorded = outcomes.run(db);
             if (batch.through() != 0) {
@@ -84,7 +87,7 @@ final class SqliteSettlement {
     private Void removeDelivered(Connection db, String sinkName, List<Batch.Item> items) throws SQLException {
         try (PreparedStatement deleteDelivery = db.prepareStatement("DELETE FROM delivery WHERE message_id = ? AND sink = ?");
              PreparedStatement deleteMessage = db.prepareStatement(
-                     "DELETE FROM message WHERE id = ? AND " + PASSED_BY_EVERY_CURSOR + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
+                     "DELETE FROM message WHERE id = ? AND " + messageUnneeded + " NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = ?)")) {
             for (Batch.Item item : items) {
                 if (!item.recorded()) {
                     continue;
@@ -135,15 +138,19 @@ final class SqliteSettlement {
         settled(sinkName, batch, db -> {
             record(db, sinkName, batch.items(), batch.id());
             // Items isolated one by one leave their batch, each a batch of its own; the batch's error is not
-            // theirs (it may name another item), so it is not recorded as their error or attempt.
-            String sql = permanent && !dead ? "UPDATE delivery SET batch = NULL WHERE message_id = ? AND sink = ?" : """
-                    UPDATE delivery SET attempts = attempts + 1, state = ?,
+            // theirs (it may name another item), so it is not recorded as their error or attempt. Either way they
+            // are due again at once (a store that leases its claims gives them back), when the sink may deliver.
+            String due = "next_attempt_ms = CASE WHEN next_attempt_ms > ? THEN ? ELSE next_attempt_ms END";
+            String sql = permanent && !dead ? "UPDATE delivery SET batch = NULL, " + due + " WHERE message_id = ? AND sink = ?" : """
+                    UPDATE delivery SET %s, attempts = attempts + 1, state = ?,
                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
                       last_error = ?, last_error_ms = ?
-                    WHERE message_id = ? AND sink = ?""";
+                    WHERE message_id = ? AND sink = ?""".formatted(due);
             try (PreparedStatement update = db.prepareStatement(sql)) {
                 for (Batch.Item item : batch.items()) {
                     int i = 1;
+                    update.setLong(i++, now);
+                    update.setLong(i++, now);
                     if (!permanent || dead) {
                         update.setString(i++, dead ? "dead" : "pending");
                         update.setString(i++, reason);
