@@ -167,7 +167,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         metrics = new Metrics(meters);
         outbox.metrics(metrics);
         try {
-            backlog = new Backlog(dataDir.resolve("outbox.db"));
+            backlog = outbox.backlog();
         } catch (java.sql.SQLException e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
         }

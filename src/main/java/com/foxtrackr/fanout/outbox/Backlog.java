@@ -1,14 +1,7 @@
 package com.foxtrackr.fanout.outbox;
 
-import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -16,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What waits in the outbox, per sink: pending deliveries, when the oldest of them was received, dead letters;
- * and the rejected input. Read on its own connection for health, metrics and the status page. Counting a large
+ * and the rejected input, counted by the store for health, metrics and the status page. Counting a large
  * backlog takes a while (about 0.2 s of CPU per million pending deliveries), so a count is reused for at least a
  * second and at least 20 times as long as it took, and the next one is taken in the background while callers
  * get the last: however large the backlog and however often they ask, counting takes at most a twentieth of a
@@ -41,7 +34,18 @@ public class Backlog implements AutoCloseable {
         }
     }
 
-    private final Connection db;
+    /** What waits, counted by the store (which may take a while). */
+    interface Counter extends AutoCloseable {
+        Counts count() throws SQLException;
+
+        @Override
+        void close() throws SQLException;
+    }
+
+    record Counts(Map<String, Sink> sinks, long rejected) {
+    }
+
+    private final Counter counter;
     private volatile Snapshot last;
     /** Why the last count in the background failed; cleared by the next that succeeds. */
     private volatile SQLException failed;
@@ -53,11 +57,8 @@ public class Backlog implements AutoCloseable {
         return thread;
     });
 
-    public Backlog(Path file) throws SQLException {
-        db = DriverManager.getConnection("jdbc:sqlite:" + file);
-        try (Statement s = db.createStatement()) {
-            s.execute("PRAGMA busy_timeout=2000");
-        }
+    Backlog(Counter counter) {
+        this.counter = counter;
     }
 
     /** The last count, and a new one started in the background if it is due; the first call counts. */
@@ -101,86 +102,18 @@ public class Backlog implements AutoCloseable {
 
     private synchronized Snapshot count() throws SQLException {
         long started = System.currentTimeMillis();
-        // per sink: pending, the oldest pending message's id, dead
-        Map<String, long[]> bySink = new TreeMap<>();
-        try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery("SELECT sink, state, count(*), min(message_id) FROM delivery GROUP BY sink, state")) {
-            while (rs.next()) {
-                long[] c = bySink.computeIfAbsent(rs.getString(1), k -> new long[3]);
-                if ("dead".equals(rs.getString(2))) {
-                    c[2] = rs.getLong(3);
-                } else {
-                    c[0] += rs.getLong(3);
-                    c[1] = oldest(c[1], rs.getLong(4));
-                }
-            }
-        }
-        // The messages beyond a sink's cursor are all there (a message goes only once every cursor has passed it),
-        // so they are counted from the ids, less those marked for other sinks: without reading the messages.
-        long lastId;
-        try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery(SqliteSchema.LAST_MESSAGE_ID)) {
-            lastId = rs.getLong(1);
-        }
-        try (Statement s = db.createStatement();
-             ResultSet cursors = s.executeQuery("SELECT sink, through FROM sink_cursor");
-             PreparedStatement notForIt = db.prepareStatement("SELECT count(*) FROM message WHERE sinks IS NOT NULL AND id > ?2 "
-                     + "AND NOT " + SqliteSchema.takenBy("message", "?1"));
-             PreparedStatement firstForIt = db.prepareStatement("SELECT id FROM message WHERE id > ?2 "
-                     + "AND " + SqliteSchema.takenBy("message", "?1") + " ORDER BY id LIMIT 1")) {
-            while (cursors.next()) {
-                String sink = cursors.getString(1);
-                long through = cursors.getLong(2);
-                if (through >= lastId) {
-                    continue;
-                }
-                long[] c = bySink.computeIfAbsent(sink, k -> new long[3]);
-                notForIt.setString(1, sink);
-                notForIt.setLong(2, through);
-                try (ResultSet rs = notForIt.executeQuery()) {
-                    c[0] += lastId - through - rs.getLong(1);
-                }
-                firstForIt.setString(1, sink);
-                firstForIt.setLong(2, through);
-                try (ResultSet rs = firstForIt.executeQuery()) {
-                    if (rs.next()) {
-                        c[1] = oldest(c[1], rs.getLong(1));
-                    }
-                }
-            }
-        }
-        Map<String, Sink> sinks = new TreeMap<>();
-        try (PreparedStatement received = db.prepareStatement("SELECT received_ms FROM message WHERE id = ?")) {
-            for (var e : bySink.entrySet()) {
-                long oldest = 0;
-                if (e.getValue()[0] > 0) {
-                    received.setLong(1, e.getValue()[1]);
-                    try (ResultSet rs = received.executeQuery()) {
-                        oldest = rs.next() ? rs.getLong(1) : 0;
-                    }
-                }
-                sinks.put(e.getKey(), new Sink(e.getValue()[0], oldest, e.getValue()[2]));
-            }
-        }
-        long rejected;
-        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM rejected")) {
-            rejected = rs.getLong(1);
-        }
+        Counts counts = counter.count();
         long now = System.currentTimeMillis();
-        last = new Snapshot(sinks, rejected, now, now - started);
-        counts.incrementAndGet();
+        last = new Snapshot(counts.sinks(), counts.rejected(), now, now - started);
+        this.counts.incrementAndGet();
         return last;
-    }
-
-    private static long oldest(long id, long other) {
-        return id == 0 ? other : Math.min(id, other);
     }
 
     @Override
     public void close() throws SQLException {
         background.shutdownNow();
         synchronized (this) {
-            db.close();
+            counter.close();
         }
     }
 }

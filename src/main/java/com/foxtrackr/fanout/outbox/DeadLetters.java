@@ -63,19 +63,24 @@ public class DeadLetters implements AutoCloseable {
 
     private static final String REJECTED = "rejected";
 
-    private final SqliteFile file;
-    /** Whether this opened the file (a command), or uses the running outbox's. */
+    private final OutboxDb file;
+    /** Whether this opened the database (a command), or uses the running outbox's. */
     private final boolean own;
+    /** The sinks the store knows, by name. */
+    private final String knownSinks;
+    /** The condition, besides no delivery row, for a message to go once its dead letters are purged. */
+    private final String messageUnneeded;
 
-    /** For a command beside the bundle, running or not. */
+    /** For a command beside the bundle, running or not, on an outbox file. */
     public DeadLetters(Path outboxFile) throws SQLException {
-        file = SqliteFile.existing(outboxFile);
-        own = true;
+        this(SqliteFile.existing(outboxFile), true, SqliteOutbox.KNOWN_SINKS, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND");
     }
 
-    DeadLetters(SqliteFile file) {
-        this.file = file;
-        own = false;
+    DeadLetters(OutboxDb db, boolean own, String knownSinks, String messageUnneeded) {
+        this.file = db;
+        this.own = own;
+        this.knownSinks = knownSinks;
+        this.messageUnneeded = messageUnneeded;
     }
 
     public record Count(String sink, String reason, long count, String last) {
@@ -107,8 +112,7 @@ public class DeadLetters implements AutoCloseable {
     List<String> sinks() throws SQLException {
         return file.read(db -> {
             List<String> sinks = new ArrayList<>();
-            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-                    "SELECT sink FROM sink_cursor UNION SELECT DISTINCT sink FROM delivery ORDER BY 1")) {
+            try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(knownSinks)) {
                 while (rs.next()) {
                     sinks.add(rs.getString(1));
                 }
@@ -221,8 +225,8 @@ public class DeadLetters implements AutoCloseable {
         return file.write(db -> {
             int n = update(db, "DELETE FROM delivery WHERE (message_id, sink) IN"
                     + " (SELECT d.message_id, d.sink FROM delivery d JOIN message m ON m.id = d.message_id" + where + ")", parameters);
-            update(db, "DELETE FROM message WHERE " + SqliteSchema.PASSED_BY_EVERY_CURSOR
-                    + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
+            update(db, "DELETE FROM message WHERE " + messageUnneeded
+                    + " NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)", List.of());
             return n;
         });
     }

@@ -88,6 +88,9 @@ public interface Outbox extends AutoCloseable {
 
     long pending(String sinkName) throws SQLException;
 
+    /** What waits, counted for health, metrics and the status page. */
+    Backlog backlog() throws SQLException;
+
     /** The dead-letter queues of this outbox, for the HTTP API of the running bundle. */
     DeadLetters deadLetters();
 

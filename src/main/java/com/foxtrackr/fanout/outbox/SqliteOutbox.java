@@ -28,7 +28,10 @@ import com.foxtrackr.fanout.observe.Metrics;
  */
 public class SqliteOutbox implements Outbox {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
+    /** The sinks this outbox knows: those configured, and those with deliveries left. */
+    static final String KNOWN_SINKS = "SELECT sink FROM sink_cursor UNION SELECT DISTINCT sink FROM delivery ORDER BY 1";
 
+    private final Path path;
     private final SqliteFile file;
     private final SqliteCursors cursors;
     private final SqliteClaims claims;
@@ -45,6 +48,7 @@ public class SqliteOutbox implements Outbox {
     private Set<String> expected;
 
     public SqliteOutbox(Path path, String synchronous, long repeatWindowMs, long deadLetterRetentionMs) throws SQLException {
+        this.path = path;
         file = SqliteFile.open(path, synchronous);
         seen = file.write(RepeatKeys::new);
         cursors = new SqliteCursors(file);
@@ -219,10 +223,15 @@ public class SqliteOutbox implements Outbox {
         });
     }
 
+    @Override
+    public Backlog backlog() throws SQLException {
+        return new Backlog(new SqliteBacklogCounter(path));
+    }
+
     /** The dead-letter queues, for the HTTP API: their changes are transactions of this outbox, under its write lock. */
     @Override
     public DeadLetters deadLetters() {
-        return new DeadLetters(file);
+        return new DeadLetters(file, false, KNOWN_SINKS, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND");
     }
 
     @Override

@@ -32,7 +32,7 @@ class ProgressTest {
         Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
         Metrics metrics = new Metrics(new SimpleMeterRegistry());
         try (Outbox outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
-             Backlog backlog = new Backlog(file)) {
+             Backlog backlog = outbox.backlog()) {
             outbox.metrics(metrics);
             outbox.addSink(new Sink("archive", SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));
             outbox.sinksConfigured();
@@ -67,7 +67,7 @@ class ProgressTest {
         Path file = Files.createTempDirectory("outbox").resolve("outbox.db");
         Metrics metrics = new Metrics(new SimpleMeterRegistry());
         try (Outbox outbox = new SqliteOutbox(file, "NORMAL", 3_600_000, 3_600_000);
-             Backlog backlog = new Backlog(file)) {
+             Backlog backlog = outbox.backlog()) {
             outbox.metrics(metrics);
             for (String name : List.of("archive", "influx")) {
                 outbox.addSink(new Sink(name, SinkFilter.parse("", null, null), new Sink.Retry(60_000, 2, 60_000, 0, Long.MAX_VALUE), null));

@@ -35,7 +35,7 @@ class BacklogTest {
                     "d", i, null));
         }
         outbox.storeAll(messages);
-        backlog = new Backlog(file);
+        backlog = outbox.backlog();
     }
 
     @AfterEach
@@ -88,7 +88,7 @@ class BacklogTest {
                 new Outbox.Outcome(calls.items().get(4), Outbox.Outcome.Result.DELIVERED, null, 0),
                 new Outbox.Outcome(calls.items().get(5), Outbox.Outcome.Result.DELIVERED, null, 0)));
         outbox.delivered("archive", outbox.claim("archive", 3));
-        backlog = new Backlog(file);
+        backlog = outbox.backlog();
         Backlog.Snapshot counted = backlog.snapshot();
         // 10 "other" first, then 15 batteries of the 20: acme took 6 (one retry, one dead), the archive 3 of 20 + 10
         assertEquals(15 - 6 + 1, counted.sink("acme").pending());
