@@ -66,6 +66,11 @@ final class RepeatKeys {
         return Arrays.copyOf(SHA_256.get().digest(payload), 16);
     }
 
+    /** What is kept of a key in the table seen, beside the message's time. */
+    static byte[] seenKey(byte[] key) {
+        return Arrays.copyOf(key, SEEN_KEY_BYTES);
+    }
+
     /** False for a repeat: a payload seen within the repeat window, accepted or rejected, is stored once. */
     boolean mark(long timeMs, byte[] key, long now) throws SQLException {
         if (keysWithoutTime) {
@@ -77,7 +82,7 @@ final class RepeatKeys {
             }
         }
         insert.setLong(1, timeMs);
-        insert.setBytes(2, Arrays.copyOf(key, SEEN_KEY_BYTES));
+        insert.setBytes(2, seenKey(key));
         insert.setLong(3, now);
         return insert.executeUpdate() > 0;
     }

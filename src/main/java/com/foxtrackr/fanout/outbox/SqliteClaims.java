@@ -14,7 +14,7 @@ import static com.foxtrackr.fanout.outbox.SqliteSchema.takenBy;
  * cursor that it takes; for an archive, batches that keep their id until they are delivered. Reads on the read
  * connection; writes only to move a cursor past messages that are not for the sink, or to keep an archive's batch.
  */
-final class SqliteClaims {
+final class SqliteClaims implements StoreOutbox.Claims {
     private final SqliteFile file;
     private final SqliteCursors cursors;
     private final Function<String, Sink> sinks;
@@ -25,7 +25,8 @@ final class SqliteClaims {
         this.sinks = sinks;
     }
 
-    Batch claim(String sinkName, int max) throws SQLException {
+    @Override
+    public Batch claim(String sinkName, int max) throws SQLException {
         Sink sink = sinks.apply(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {
@@ -95,7 +96,8 @@ final class SqliteClaims {
      * delivery has waited maxAgeMs. The batch's id is kept with its deliveries (and, for its new messages, with
      * the sink's cursor) until they are delivered.
      */
-    Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
+    @Override
+    public Batch claimArchive(String sinkName, int max, long maxAgeMs) throws SQLException {
         Sink sink = sinks.apply(sinkName);
         long now = System.currentTimeMillis();
         if (!sink.mayDeliver(now)) {

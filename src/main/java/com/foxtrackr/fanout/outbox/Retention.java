@@ -11,26 +11,29 @@ import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static com.foxtrackr.fanout.outbox.SqliteSchema.PASSED_BY_EVERY_CURSOR;
-
 /**
  * What the outbox forgets, at the maintenance period: repeat keys older than the repeat window, dead letters and
- * rejected input older than their retention, and free space beyond what the next messages will soon take.
+ * rejected input older than their retention, messages no delivery needs; and in SQLite free space beyond what the
+ * next messages will soon take (PostgreSQL's autovacuum does that).
  */
-final class SqliteRetention {
+final class Retention {
     private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
     /** Free pages (SQLite's default of 4 KiB each) that maintenance leaves in the file for the next messages, and gives back at most at once. */
     private static final long KEPT_FREE_PAGES = 2_048;
     private static final long MAX_PAGES_GIVEN_BACK = 65_536;
 
-    private final SqliteFile file;
+    private final OutboxDb file;
+    /** SQLite's repeat keys, rechecked after the old ones go; null for PostgreSQL. */
     private final RepeatKeys seen;
+    /** The condition, besides no delivery row, for a message to go. */
+    private final String messageUnneeded;
     private final long repeatWindowMs;
     private final long deadLetterRetentionMs;
 
-    SqliteRetention(SqliteFile file, RepeatKeys seen, long repeatWindowMs, long deadLetterRetentionMs) {
+    Retention(OutboxDb file, RepeatKeys seen, String messageUnneeded, long repeatWindowMs, long deadLetterRetentionMs) {
         this.file = file;
         this.seen = seen;
+        this.messageUnneeded = messageUnneeded;
         this.repeatWindowMs = repeatWindowMs;
         this.deadLetterRetentionMs = deadLetterRetentionMs;
     }
@@ -47,8 +50,8 @@ final class SqliteRetention {
                  PreparedStatement expireDead = db.prepareStatement(
                          "DELETE FROM delivery WHERE state = 'dead' AND last_error_ms < ? RETURNING sink");
                  PreparedStatement orphans = db.prepareStatement(
-                         "DELETE FROM message WHERE " + PASSED_BY_EVERY_CURSOR
-                                 + " AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
+                         "DELETE FROM message WHERE " + messageUnneeded
+                                 + " NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)");
                  PreparedStatement expireRejected = db.prepareStatement("DELETE FROM rejected WHERE received_ms < ?")) {
                 forget.setLong(1, now - repeatWindowMs);
                 forget.executeUpdate();
@@ -63,8 +66,11 @@ final class SqliteRetention {
                 return expireRejected.executeUpdate();
             }
         });
-        file.write(db -> seen.recheckKeysWithoutTime());
-        long pagesGivenBack = file.write(this::giveBackFreePages);
+        long pagesGivenBack = 0;
+        if (seen != null) {
+            file.write(db -> seen.recheckKeysWithoutTime());
+            pagesGivenBack = file.write(this::giveBackFreePages);
+        }
         expired.forEach((sink, n) -> LOG.info("sink={} event=dead-letters-expired count={}", sink, n));
         if (rejected > 0) {
             LOG.info("sink=rejected event=dead-letters-expired count={}", rejected);
