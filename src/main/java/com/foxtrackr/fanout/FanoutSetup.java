@@ -43,7 +43,7 @@ import com.foxtrackr.fanout.outbox.DeadLetters;
 import com.foxtrackr.fanout.outbox.Outbox;
 import com.foxtrackr.fanout.outbox.OutboxComponent;
 import com.foxtrackr.fanout.outbox.Sink;
-import com.foxtrackr.fanout.outbox.SqliteOutbox;
+import com.foxtrackr.fanout.outbox.Stores;
 import com.foxtrackr.fanout.sinks.InfluxPoints;
 import com.foxtrackr.fanout.source.MqttConnection;
 import com.foxtrackr.fanout.source.MqttInflightStore;
@@ -145,11 +145,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         context.getRegistry().bind("checkCommonFields", (Processor) validator::checkCommonFields);
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
-        try {
-            outbox = new SqliteOutbox(dataDir.resolve("outbox.db"), synchronous, repeatWindowHours * 3_600_000, retentionMs);
-        } catch (Exception e) {
-            throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the outbox: " + e.getMessage());
-        }
+        outbox = Stores.open(settings, dataDir, synchronous, repeatWindowHours * 3_600_000, retentionMs);
         context.getRegistry().bind("outboxStore", outbox);
         context.addComponent("outbox", new OutboxComponent(outbox));
         try {
@@ -172,7 +168,8 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot be read: " + e.getMessage());
         }
         context.getRegistry().bind("sourceStates", sourceStates);
-        statusPage = new StatusPage(backlog, metrics, dataDir.resolve("outbox.db"));
+        statusPage = new StatusPage(backlog, metrics, Stores.where(settings, dataDir),
+                Stores.shared(settings) ? null : dataDir.resolve("outbox.db"));
         statusPage.mode(mode);
         context.getRegistry().bind("statusPage", statusPage);
         writer = new OutboxWriter(outbox);
@@ -199,8 +196,8 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         List<String> sinks = createSinks(context, settings);
         context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks, outbox::sink, archiveBatching));
         if (checkOnly) {
-            Path outboxFile = dataDir.resolve("outbox.db").toAbsolutePath();
-            probes.add(0, new CheckCommand.Probe("outbox", "fanout.data-dir", () -> "opened " + outboxFile));
+            String where = Stores.where(settings, dataDir);
+            probes.add(0, new CheckCommand.Probe("outbox", Stores.shared(settings) ? "fanout.outbox.*" : "fanout.data-dir", () -> "opened " + where));
             throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
         }
     }

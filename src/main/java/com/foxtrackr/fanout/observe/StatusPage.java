@@ -68,6 +68,8 @@ public class StatusPage {
 
     private final Backlog backlog;
     private final Metrics metrics;
+    /** Where the outbox is (a file, or PostgreSQL's URL), and its file when it is one (null for PostgreSQL). */
+    private final String outboxWhere;
     private final Path outboxFile;
     private final List<SourceEntry> sources = new ArrayList<>();
     private final List<SinkEntry> sinks = new ArrayList<>();
@@ -79,9 +81,10 @@ public class StatusPage {
     private volatile String mode = "";
     private volatile String html;
 
-    public StatusPage(Backlog backlog, Metrics metrics, Path outboxFile) {
+    public StatusPage(Backlog backlog, Metrics metrics, String outboxWhere, Path outboxFile) {
         this.backlog = backlog;
         this.metrics = metrics;
+        this.outboxWhere = outboxWhere;
         this.outboxFile = outboxFile;
     }
 
@@ -162,7 +165,7 @@ public class StatusPage {
 
         String outboxState = notStoring != null ? "not-storing" : unreadable != null ? "unreadable" : "ok";
         Outbox outbox = new Outbox(outboxState, Secrets.redact(notStoring != null ? notStoring : unreadable),
-                outboxFile.toAbsolutePath().toString(), size(outboxFile), metrics.count("fanout.messages.stored"),
+                outboxWhere, outboxFile == null ? null : size(outboxFile), metrics.count("fanout.messages.stored"),
                 metrics.count("fanout.messages.repeated"), metrics.count("fanout.messages.rejected"),
                 waiting == null ? null : waiting.rejected(), waiting == null ? null : Math.max(0, now - waiting.takenMs()) / 1000);
         long uptimeS = ManagementFactory.getRuntimeMXBean().getUptime() / 1000;

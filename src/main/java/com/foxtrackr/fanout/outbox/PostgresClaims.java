@@ -17,7 +17,7 @@ import java.util.function.Function;
  */
 final class PostgresClaims implements StoreOutbox.Claims {
     /** How long a claim keeps its rows from the other instances unless settled sooner (a per-message sink holds them anew). */
-    static final long LEASE_MS = 60_000;
+    static final long LEASE_MS = 30_000;
 
     private static final String ITEM_COLUMNS = "d.message_id, m.key, m.kind, m.topic, m.time_ms, m.payload, d.attempts, m.received_ms";
 

@@ -23,6 +23,8 @@ final class PostgresDb implements OutboxDb {
     PostgresDb(String url, String user, String password, int connections) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
+        // named: in the one-jar build the drivers' META-INF/services files overwrite each other, and SQLite's wins
+        config.setDriverClassName("org.postgresql.Driver");
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(connections);

@@ -32,7 +32,7 @@ public class PostgresOutbox extends StoreOutbox {
             throw e;
         }
         claims = new PostgresClaims(db, this::sink);
-        settlement = new Settlement(db, null, "", this::sink);
+        settlement = new Settlement(db, null, "", true, this::sink);
         retention = new Retention(db, null, "", repeatWindowMs, deadLetterRetentionMs);
     }
 

@@ -33,12 +33,19 @@ final class Settlement {
     /** The condition, besides no delivery row, for a message to go once delivered. */
     private final String messageUnneeded;
     private final Function<String, Sink> sinks;
+    /**
+     * Whether sinks settle in transactions side by side (PostgreSQL): two sinks delivering the same message at once
+     * each still see the other's row, so each transaction keeps the message. Looked at again once committed, the
+     * last of them sees that no row is left. (SQLite writes one transaction at a time.)
+     */
+    private final boolean sideBySide;
     private volatile Metrics metrics = Metrics.none();
 
-    Settlement(OutboxDb file, SqliteCursors cursors, String messageUnneeded, Function<String, Sink> sinks) {
+    Settlement(OutboxDb file, SqliteCursors cursors, String messageUnneeded, boolean sideBySide, Function<String, Sink> sinks) {
         this.file = file;
         this.cursors = cursors;
         this.messageUnneeded = messageUnneeded;
+        this.sideBySide = sideBySide;
         this.sinks = sinks;
     }
 
@@ -49,6 +56,7 @@ final class Settlement {
     /** Sink: the batch was delivered; its delivery rows go, its cursor moves past it, and so do the messages that no sink needs. */
     void delivered(String sinkName, Batch batch) throws SQLException {
         settled(sinkName, batch, db -> removeDelivered(db, sinkName, batch.items()));
+        removeUnneeded(batch.items());
         metrics.delivered(sinkName, batch.items());
         sinks.apply(sinkName).succeeded();
     }
@@ -80,6 +88,20 @@ final class Settlement {
                 cursors.move(db, sinkName, batch.through());
             }
             return recorded;
+        });
+    }
+
+    /** After a settlement side by side with others: its delivered messages go if no row needs them any more. */
+    private void removeUnneeded(List<Batch.Item> delivered) throws SQLException {
+        if (!sideBySide || delivered.isEmpty()) {
+            return;
+        }
+        file.write(db -> {
+            try (PreparedStatement delete = db.prepareStatement(
+                    "DELETE FROM message WHERE id = ANY (?) AND NOT EXISTS (SELECT 1 FROM delivery WHERE message_id = message.id)")) {
+                delete.setArray(1, db.createArrayOf("bigint", delivered.stream().map(Batch.Item::messageId).toArray()));
+                return delete.executeUpdate();
+            }
         });
     }
 
@@ -270,6 +292,7 @@ final class Settlement {
             }
             return retries;
         });
+        removeUnneeded(delivered);
         metrics.delivered(sinkName, delivered);
         metrics.retried(sinkName, retried);
         metrics.deadLettered(sinkName, deadLetters.size());

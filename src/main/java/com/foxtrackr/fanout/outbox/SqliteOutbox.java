@@ -33,7 +33,7 @@ public class SqliteOutbox extends StoreOutbox {
         seen = file.write(RepeatKeys::new);
         cursors = new SqliteCursors(file);
         claims = new SqliteClaims(file, cursors, this::sink);
-        settlement = new Settlement(file, cursors, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND", this::sink);
+        settlement = new Settlement(file, cursors, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND", false, this::sink);
         retention = new Retention(file, seen, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND", repeatWindowMs, deadLetterRetentionMs);
         insertMessage = file.write(db -> db.prepareStatement(
                 "INSERT INTO message (key, topic, kind, device_id, time_ms, received_ms, payload, sinks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));

@@ -195,7 +195,9 @@ class FirstRunIT {
         }
         ObjectMapper json = new ObjectMapper();
         try (Stream<Path> files = Files.walk(archive)) {
-            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".ndjson.gz")).toList()) {
+            // not the file being written (.writing-<name>), which is renamed when complete
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".ndjson.gz")
+                    && !f.getFileName().toString().startsWith(".")).toList()) {
                 for (byte[] line : S3Proxy.payloads(Files.readAllBytes(file))) {
                     messages.add(json.readTree(new String(line, StandardCharsets.UTF_8)));
                 }

@@ -24,7 +24,7 @@ class StatusPageTest {
     // No rate before samples span about a second; then the rate over the newest sample at least 5 s old.
     @Test
     void should_compute_rates_per_second_from_successive_samples() {
-        StatusPage page = new StatusPage(null, null, null);
+        StatusPage page = new StatusPage(null, null, null, null);
         assertEquals(Map.of(), page.rates(10_000, Map.of("sink:a", 0L)));
         assertEquals(Map.of(), page.rates(10_500, Map.of("sink:a", 5L)));
         assertEquals(Map.of("sink:a", 10.0), page.rates(11_000, Map.of("sink:a", 10L)));

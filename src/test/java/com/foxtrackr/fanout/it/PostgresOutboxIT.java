@@ -1,0 +1,107 @@
+package com.foxtrackr.fanout.it;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The bundle with its outbox in PostgreSQL (fanout.outbox.url), on a real server the test starts: killed with
+ * SIGKILL in the middle of a QoS 2 stream and started again, every sink ends with every message (InfluxDB and the
+ * archive exactly, the partner each under one idempotency key), and the password appears in no log line.
+ */
+class PostgresOutboxIT {
+    static final int N = 6_000;
+
+    @Test
+    void should_lose_and_double_nothing_across_a_kill_with_the_outbox_in_postgresql() throws Exception {
+        Path directory = Files.createTempDirectory("archive");
+        List<String> published = new ArrayList<>();
+        for (int i = 0; i < N; i++) {
+            long time = Messages.T0 + i * 1000L;
+            String device = "dev-" + (i % 100);
+            published.add(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
+        }
+        try (Postgres postgres = new Postgres().start();
+             CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
+             Influx influx = new Influx().start().createDatabase("foxtrackr");
+             Bundle bundle = new Bundle(broker, influx)
+                     .with("FANOUT_OUTBOX_URL", postgres.url())
+                     .with("FANOUT_OUTBOX_USER", Postgres.USER)
+                     .with("FANOUT_OUTBOX_PASSWORD", Postgres.PASSWORD)
+                     .with("FANOUT_SINKS", "influx,local,acme")
+                     .with("FANOUT_SINK_LOCAL_TYPE", "directory")
+                     .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
+                     .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
+                     .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
+                     .withHttpSink("acme", partner.url())
+                     .start();
+             Publisher publisher = new Publisher(broker)) {
+            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
+                try {
+                    for (String payload : published) {
+                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(60)).until(() -> count(postgres, "SELECT count(*) FROM seen") >= N / 3);
+            String firstRun = bundle.output();
+            bundle.kill();
+            bundle.start();
+            publishing.get();
+            await().atMost(Duration.ofMinutes(3)).until(() -> count(postgres, "SELECT count(*) FROM delivery"), equalTo(0L));
+            assertEquals(N, count(postgres, "SELECT count(*) FROM seen"), "each message stored once");
+            assertEquals(0, count(postgres, "SELECT count(*) FROM message"), "a delivered message goes");
+            assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"));
+            assertEquals(N / 2, influx.count("foxtrackr", "temperature", "value"));
+            for (String payload : published) {
+                assertEquals(1, partner.keysByPayload.getOrDefault(payload, Set.of()).size(), "one key per payload: " + payload);
+            }
+            assertEquals(N, partner.keysByPayload.size(), "the partner got nothing else");
+            System.out.printf("postgresql outbox: the partner got %d repeats of %d messages across a kill%n",
+                    partner.requests.get() - N, N);
+            assertTrue(firstRun.contains("outbox event=schema-migrated version=1"), firstRun);
+            assertFalse(bundle.output().contains("schema-migrated"), "made once");
+            assertFalse((firstRun + bundle.output()).contains(Postgres.PASSWORD), "the password is masked in every line");
+            assertFalse(Files.exists(bundle.outbox()), "no SQLite outbox beside PostgreSQL");
+        }
+        List<byte[]> archived = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                archived.addAll(S3Proxy.payloads(Files.readAllBytes(file)));
+            }
+        }
+        ArchiveIT.assertExactlyOnce(published, archived, "the archive");
+    }
+
+    static long count(Postgres postgres, String sql) throws SQLException {
+        try (Connection db = postgres.connect(); ResultSet rs = db.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            // the bundle may not have made its tables yet
+            if ("42P01".equals(e.getSQLState())) {
+                return -1;
+            }
+            throw e;
+        }
+    }
+}
