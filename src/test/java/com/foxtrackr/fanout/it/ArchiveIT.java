@@ -66,15 +66,7 @@ class ArchiveIT {
         published.add(Messages.battery("dev-nl", Messages.T0 + 1, 5) + "\n");
         published.add(Messages.battery("dev-crlf", Messages.T0 + 2, 5).replace(",", ",\r\n") + "\r\n");
         try (Bundle bundle = bundle().start(); Publisher publisher = new Publisher(broker)) {
-            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
-                try {
-                    for (String payload : published) {
-                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
-                    }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<Void> publishing = publisher.publishInBackground("foxtrackr/grp-a/V3.0/x", published);
             await().atMost(Duration.ofSeconds(60)).until(() -> s3.keys("fleet-archive").size() >= 2);
             bundle.kill();
             publishing.get();

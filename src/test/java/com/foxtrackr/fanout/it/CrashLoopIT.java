@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -54,15 +53,7 @@ class CrashLoopIT {
                      .with("FANOUT_SINK_ACME_CONCURRENCY", String.valueOf(PARTNER_CONCURRENCY))
                      .start();
              Publisher publisher = new Publisher(broker)) {
-            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
-                try {
-                    for (String payload : published) {
-                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
-                    }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<Void> publishing = publisher.publishInBackground("foxtrackr/grp-a/V3.0/x", published);
             for (int kill = 0; kill < KILLS; kill++) {
                 long before = OutboxDb.count(bundle.outbox(), "SELECT count(*) FROM seen");
                 // a random moment once the restarted bundle is taking messages again
@@ -87,12 +78,7 @@ class CrashLoopIT {
             // a kill repeats what was in flight and the last unsettled group (2 x concurrency), not the claimed batch
             assertTrue(repeats >= 0 && repeats <= KILLS * 3L * PARTNER_CONCURRENCY, "repeats: " + repeats + " (seed " + seed + ")");
         }
-        List<byte[]> archived = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(directory)) {
-            for (Path file : files.filter(Files::isRegularFile).toList()) {
-                archived.addAll(S3Proxy.payloads(Files.readAllBytes(file)));
-            }
-        }
+        List<byte[]> archived = S3Proxy.payloadsIn(directory);
         ArchiveIT.assertExactlyOnce(published, archived, "the archive (seed " + seed + ")");
     }
 }

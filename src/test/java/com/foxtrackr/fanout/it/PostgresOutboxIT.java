@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -53,15 +52,7 @@ class PostgresOutboxIT {
                      .withHttpSink("acme", partner.url())
                      .start();
              Publisher publisher = new Publisher(broker)) {
-            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> {
-                try {
-                    for (String payload : published) {
-                        publisher.publish("foxtrackr/grp-a/V3.0/x", payload);
-                    }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<Void> publishing = publisher.publishInBackground("foxtrackr/grp-a/V3.0/x", published);
             await().atMost(Duration.ofSeconds(60)).until(() -> count(postgres, "SELECT count(*) FROM seen") >= N / 3);
             String firstRun = bundle.output();
             bundle.kill();
@@ -83,12 +74,7 @@ class PostgresOutboxIT {
             assertFalse((firstRun + bundle.output()).contains(Postgres.PASSWORD), "the password is masked in every line");
             assertFalse(Files.exists(bundle.outbox()), "no SQLite outbox beside PostgreSQL");
         }
-        List<byte[]> archived = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(directory)) {
-            for (Path file : files.filter(Files::isRegularFile).toList()) {
-                archived.addAll(S3Proxy.payloads(Files.readAllBytes(file)));
-            }
-        }
+        List<byte[]> archived = S3Proxy.payloadsIn(directory);
         ArchiveIT.assertExactlyOnce(published, archived, "the archive");
     }
 

@@ -32,6 +32,19 @@ final class Publisher implements AutoCloseable {
         publish(topic, payload.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Publishes the payloads in order, in the background, while the test does something else (kills the bundle). */
+    java.util.concurrent.CompletableFuture<Void> publishInBackground(String topic, java.util.List<String> payloads) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                for (String payload : payloads) {
+                    publish(topic, payload);
+                }
+            } catch (MqttException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     void publish(String topic, byte[] payload) throws MqttException {
         client.publish(topic, payload, qos, false);
     }

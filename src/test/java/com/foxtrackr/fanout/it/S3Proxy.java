@@ -77,6 +77,17 @@ final class S3Proxy implements AutoCloseable {
     }
 
     /** The payloads of an archive object, byte for byte. */
+    /** Every payload archived in a directory archive's files, as read back from them. */
+    static List<byte[]> payloadsIn(java.nio.file.Path directory) throws IOException {
+        List<byte[]> payloads = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(directory)) {
+            for (java.nio.file.Path file : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+                payloads.addAll(payloads(java.nio.file.Files.readAllBytes(file)));
+            }
+        }
+        return payloads;
+    }
+
     static List<byte[]> payloads(byte[] gzip) throws IOException {
         return com.foxtrackr.fanout.ArchiveRecords.payloads(gzip);
     }
