@@ -60,8 +60,9 @@ public class App {
             ConfigFolder.set(java.nio.file.Path.of(configDir));
         }
         String command = args.length > 0 ? args[0] : "";
-        if (command.equals("check")) {
-            System.setProperty("FANOUT_LOG_TARGET", "System.err"); // before the first log line configures logging
+        if (command.equals("check") || command.equals("dlq")) {
+            // standard output for the command's table; before the first log line configures logging
+            System.setProperty("FANOUT_LOG_TARGET", "System.err");
         }
         Secrets.fromEnvironment(System.getenv());
         switch (command) {

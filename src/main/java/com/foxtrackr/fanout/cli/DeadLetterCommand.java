@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 
 import com.foxtrackr.fanout.config.ConfigFolder;
@@ -48,8 +49,7 @@ public final class DeadLetterCommand {
                 err.println(USAGE);
                 return 2;
             }
-            Path outbox = dataDir(options.remove("data-dir")).resolve("outbox.db");
-            try (DeadLetters dlq = new DeadLetters(outbox)) {
+            try (DeadLetters dlq = open(options.remove("data-dir"))) {
                 switch (words.get(0)) {
                     case "list" -> {
                         out.printf("%-16s %8s  %-24s  %s%n", "sink", "count", "last", "reason");
@@ -101,14 +101,21 @@ public final class DeadLetterCommand {
         return DeadLetters.Selection.of(options.get("sink"), options.get("device"), options.get("from"), options.get("to"));
     }
 
-    /** The data directory as the bundle sees it: the environment over application.properties over "data". */
-    static Path dataDir(String explicit) throws IOException {
-        if (explicit != null) {
-            return Path.of(explicit);
+    /** The bundle's dead letters: in PostgreSQL when fanout.outbox.url is set (and no --data-dir is given), else in the file. */
+    static DeadLetters open(String explicitDataDir) throws IOException, java.sql.SQLException {
+        String url = explicitDataDir == null ? setting("fanout.outbox.url") : null;
+        if (url != null) {
+            return DeadLetters.onPostgres(url, setting("fanout.outbox.user"), setting("fanout.outbox.password"));
         }
-        String fromEnvironment = System.getenv("FANOUT_DATA_DIR");
+        Path dataDir = explicitDataDir != null ? Path.of(explicitDataDir) : ConfigFolder.resolve(Objects.requireNonNullElse(setting("fanout.data-dir"), "data"));
+        return new DeadLetters(dataDir.resolve("outbox.db"));
+    }
+
+    /** A property as the bundle sees it: the environment (FANOUT_DATA_DIR) over application.properties; null if unset. */
+    static String setting(String key) throws IOException {
+        String fromEnvironment = System.getenv(key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_'));
         if (fromEnvironment != null && !fromEnvironment.isBlank()) {
-            return ConfigFolder.resolve(fromEnvironment);
+            return fromEnvironment;
         }
         Path file = ConfigFolder.properties();
         if (Files.exists(file)) {
@@ -116,8 +123,9 @@ public final class DeadLetterCommand {
             try (InputStream in = Files.newInputStream(file)) {
                 properties.load(in);
             }
-            return ConfigFolder.resolve(properties.getProperty("fanout.data-dir", "data").trim());
+            String value = properties.getProperty(key);
+            return value == null || value.isBlank() ? null : value.trim();
         }
-        return ConfigFolder.resolve("data");
+        return null;
     }
 }

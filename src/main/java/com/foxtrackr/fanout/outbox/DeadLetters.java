@@ -76,6 +76,13 @@ public class DeadLetters implements AutoCloseable {
         this(SqliteFile.existing(outboxFile), true, SqliteOutbox.KNOWN_SINKS, SqliteSchema.PASSED_BY_EVERY_CURSOR + " AND");
     }
 
+    /** For a command beside the bundles, running or not, on their PostgreSQL outbox. */
+    public static DeadLetters onPostgres(String url, String user, String password) throws SQLException {
+        PostgresDb db = new PostgresDb(url, user, password, 2);
+        PostgresSchema.create(db);
+        return new DeadLetters(db, true, PostgresOutbox.KNOWN_SINKS, "");
+    }
+
     DeadLetters(OutboxDb db, boolean own, String knownSinks, String messageUnneeded) {
         this.file = db;
         this.own = own;

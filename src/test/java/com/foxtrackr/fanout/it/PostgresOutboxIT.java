@@ -52,6 +52,7 @@ class PostgresOutboxIT {
                      .withHttpSink("acme", partner.url())
                      .start();
              Publisher publisher = new Publisher(broker)) {
+            publisher.publish("foxtrackr/grp-a/V3.0/x", "not json");
             CompletableFuture<Void> publishing = publisher.publishInBackground("foxtrackr/grp-a/V3.0/x", published);
             await().atMost(Duration.ofSeconds(60)).until(() -> count(postgres, "SELECT count(*) FROM seen") >= N / 3);
             String firstRun = bundle.output();
@@ -59,7 +60,8 @@ class PostgresOutboxIT {
             bundle.start();
             publishing.get();
             await().atMost(Duration.ofMinutes(3)).until(() -> count(postgres, "SELECT count(*) FROM delivery"), equalTo(0L));
-            assertEquals(N, count(postgres, "SELECT count(*) FROM seen"), "each message stored once");
+            assertEquals(N + 1, count(postgres, "SELECT count(*) FROM seen"), "each message stored once, and the refused one");
+            assertEquals(1, count(postgres, "SELECT count(*) FROM rejected"));
             assertEquals(0, count(postgres, "SELECT count(*) FROM message"), "a delivered message goes");
             assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"));
             assertEquals(N / 2, influx.count("foxtrackr", "temperature", "value"));
@@ -73,6 +75,10 @@ class PostgresOutboxIT {
             assertFalse(bundle.output().contains("schema-migrated"), "made once");
             assertFalse((firstRun + bundle.output()).contains(Postgres.PASSWORD), "the password is masked in every line");
             assertFalse(Files.exists(bundle.outbox()), "no SQLite outbox beside PostgreSQL");
+            // the command line finds the dead letters where the bundle keeps them
+            Bundle.CliResult list = bundle.command("dlq", "list");
+            assertEquals(0, list.exit(), list.text() + list.err());
+            assertTrue(list.text().matches("(?s)sink +count.*\nrejected +1 .*"), list.text());
         }
         List<byte[]> archived = S3Proxy.payloadsIn(directory);
         ArchiveIT.assertExactlyOnce(published, archived, "the archive");

@@ -1,0 +1,200 @@
+package com.foxtrackr.fanout.source;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.cluster.CamelClusterMember;
+import org.apache.camel.support.cluster.AbstractCamelClusterService;
+import org.apache.camel.support.cluster.AbstractCamelClusterView;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Camel's cluster service on PostgreSQL alone, for the master: component: the leader of a namespace (a source) is
+ * the instance that holds a session-level advisory lock on its key. PostgreSQL releases the lock when the holder's
+ * connection ends, so a killed instance frees its sources at once; a holder whose host vanishes is noticed by the
+ * TCP keepalives set on the lock's connection (about 11 s). The holder checks its connection at every interval and
+ * gives the source up as soon as it cannot: before PostgreSQL can let another instance take it.
+ */
+public final class PostgresClusterService extends AbstractCamelClusterService<PostgresClusterService.View> {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresClusterService.class);
+
+    private final String url;
+    private final Properties credentials = new Properties();
+    private final long intervalMs;
+    private ScheduledExecutorService checks;
+
+    /** {@code instance} names this instance in the log and in PostgreSQL (application_name of its lock connections). */
+    public PostgresClusterService(String instance, String url, String user, String password, long intervalMs) {
+        super(instance);
+        this.url = url;
+        this.intervalMs = intervalMs;
+        credentials.setProperty("user", user);
+        credentials.setProperty("password", password);
+        credentials.setProperty("ApplicationName", "foxtrackr-fanout " + instance);
+        // a lock's connection that cannot answer within the interval is given up
+        credentials.setProperty("connectTimeout", String.valueOf(Math.max(1, intervalMs / 1000)));
+        credentials.setProperty("socketTimeout", String.valueOf(Math.max(1, 2 * intervalMs / 1000)));
+        credentials.setProperty("tcpKeepAlive", "true");
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        checks = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "source-lock");
+            thread.setDaemon(true);
+            return thread;
+        });
+        super.doStart();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        checks.shutdownNow();
+    }
+
+    @Override
+    protected View createView(String namespace) {
+        return new View(this, namespace);
+    }
+
+    /** The lock's key: the first 64 bits of the namespace's SHA-256, the same in every instance. */
+    static long key(String namespace) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(("foxtrackr-fanout source " + namespace).getBytes(StandardCharsets.UTF_8));
+            long key = 0;
+            for (int i = 0; i < 8; i++) {
+                key = key << 8 | digest[i] & 0xff;
+            }
+            return key;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** One source's leadership: tried, then held, at every interval. */
+    public static final class View extends AbstractCamelClusterView {
+        private final PostgresClusterService service;
+        private final long key;
+        private final Member local = new Member();
+        private Connection lock;
+        private volatile boolean leader;
+        private java.util.concurrent.ScheduledFuture<?> task;
+
+        View(PostgresClusterService service, String namespace) {
+            super(service, namespace);
+            this.service = service;
+            this.key = key(namespace);
+        }
+
+        @Override
+        public Optional<CamelClusterMember> getLeader() {
+            return leader ? Optional.of(local) : Optional.empty();
+        }
+
+        @Override
+        public CamelClusterMember getLocalMember() {
+            return local;
+        }
+
+        @Override
+        public List<CamelClusterMember> getMembers() {
+            return List.of(local);
+        }
+
+        @Override
+        protected void doStart() {
+            task = service.checks.scheduleWithFixedDelay(this::check, 0, service.intervalMs, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        protected void doStop() {
+            if (task != null) {
+                task.cancel(false);
+            }
+            synchronized (this) {
+                giveUp(null);
+            }
+        }
+
+        private synchronized void check() {
+            try {
+                if (lock == null) {
+                    // the driver itself: in the one-jar build DriverManager finds only SQLite's
+                    lock = new org.postgresql.Driver().connect(service.url, service.credentials);
+                    try (Statement s = lock.createStatement()) {
+                        // a holder whose host vanished is noticed in about 5 + 3 x 2 s, and its lock released
+                        s.execute("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3");
+                    }
+                }
+                if (leader) {
+                    try (Statement s = lock.createStatement()) {
+                        s.execute("SELECT 1");
+                    }
+                    return;
+                }
+                try (PreparedStatement take = lock.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
+                    take.setLong(1, key);
+                    try (ResultSet rs = take.executeQuery()) {
+                        rs.next();
+                        if (rs.getBoolean(1)) {
+                            leader = true;
+                            LOG.info("source={} event=taken instance={}", getNamespace(), service.getId());
+                            fireLeadershipChangedEvent(local);
+                        }
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                giveUp(e);
+            }
+        }
+
+        /** Ends the lock's connection (PostgreSQL releases the lock with it) and, if it was held, the leadership. */
+        private void giveUp(Exception why) {
+            if (lock != null) {
+                try {
+                    lock.close();
+                } catch (SQLException ignored) {
+                    // the connection is gone either way
+                }
+                lock = null;
+            }
+            if (leader) {
+                leader = false;
+                LOG.warn("source={} event=given-up instance={} reason=\"{}\"", getNamespace(), service.getId(),
+                        why == null ? "stopping" : why.getMessage());
+                fireLeadershipChangedEvent(Optional.empty());
+            }
+        }
+
+        private final class Member implements CamelClusterMember {
+            @Override
+            public boolean isLeader() {
+                return leader;
+            }
+
+            @Override
+            public boolean isLocal() {
+                return true;
+            }
+
+            @Override
+            public String getId() {
+                return service.getId();
+            }
+        }
+    }
+}
