@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.cluster.CamelClusterEventListener;
 import org.apache.camel.Processor;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
@@ -48,6 +49,7 @@ import com.foxtrackr.fanout.sinks.InfluxPoints;
 import com.foxtrackr.fanout.source.MqttConnection;
 import com.foxtrackr.fanout.source.MqttInflightStore;
 import com.foxtrackr.fanout.source.MqttSourceComponent;
+import com.foxtrackr.fanout.source.PostgresClusterService;
 import com.foxtrackr.fanout.source.SourceState;
 
 /**
@@ -63,6 +65,8 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
     private static final Set<String> COMMON_SINK_OPTIONS = Set.of("type");
 
     private Outbox outbox;
+    /** With a shared outbox: which instance consumes each source (null for an instance on its own). */
+    private PostgresClusterService sourceLocks;
     private OutboxWriter writer;
     private MqttInflightStore.Db inflight;
     private Backlog backlog;
@@ -146,10 +150,19 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         context.getRegistry().bind("influxPoints", new InfluxPoints(json));
 
         outbox = Stores.open(settings, dataDir, synchronous, repeatWindowHours * 3_600_000, retentionMs);
+        if (Stores.shared(settings) && !checkOnly) {
+            sourceLocks = Stores.sourceLocks(settings);
+            try {
+                context.addService(sourceLocks);
+            } catch (Exception e) {
+                throw org.apache.camel.RuntimeCamelException.wrapRuntimeException(e);
+            }
+        }
         context.getRegistry().bind("outboxStore", outbox);
         context.addComponent("outbox", new OutboxComponent(outbox));
         try {
-            inflight = new MqttInflightStore.Db(dataDir.resolve("mqtt-inflight.db"), synchronous);
+            inflight = Stores.shared(settings) ? Stores.inflight(settings)
+                    : new MqttInflightStore.SqliteDb(dataDir.resolve("mqtt-inflight.db"), synchronous);
         } catch (java.sql.SQLException e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the MQTT state: " + e.getMessage());
         }
@@ -199,6 +212,23 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             String where = Stores.where(settings, dataDir);
             probes.add(0, new CheckCommand.Probe("outbox", Stores.shared(settings) ? "fanout.outbox.*" : "fanout.data-dir", () -> "opened " + where));
             throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
+        }
+    }
+
+    /** With a shared outbox, the source is another instance's until this one takes it; its state says which. */
+    private void standBy(String source, SourceState state) {
+        state.standby = true;
+        sourceLocks.onHolder(source, holder -> state.heldBy = holder);
+        try {
+            sourceLocks.getView(source).addEventListener((CamelClusterEventListener.Leadership) (view, leader) -> {
+                boolean taken = view.getLocalMember().isLeader();
+                if (taken && state.standby) {
+                    state.taken.incrementAndGet();
+                }
+                state.standby = !taken;
+            });
+        } catch (Exception e) {
+            throw org.apache.camel.RuntimeCamelException.wrapRuntimeException(e);
         }
     }
 
@@ -263,11 +293,16 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
                 throw new ConfigException(prefix + "client-id", "is '" + clientId
                         + "', already used by another source: each source needs its own client id and session");
             }
-            Templates.instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of());
+            // with a shared outbox, Camel's master component lets one instance at a time consume the source
+            String lock = sourceLocks != null ? "master:" + source + ":" : "";
+            Templates.instantiate(context, settings, "source-mqtt", "source-" + source, prefix, source, Set.of(), Map.of("lock", lock));
             probes.add(new CheckCommand.Probe("source " + source, "fanout.mqtt.*, FANOUT_MQTT_USERNAME/PASSWORD, " + prefix + "topic",
                     demo != null ? demo::probe
                             : () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
             SourceState state = sourceStates.of(clientId);
+            if (sourceLocks != null) {
+                standBy(source, state);
+            }
             FanoutHealth.source(context, source, state);
             metrics.source(state);
             statusPage.source(source, settings.text(prefix + "topic"), state);
@@ -290,7 +325,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             String prefix = "fanout.sink." + sink + ".";
             String type = settings.text(prefix + "type");
             Map<String, String> parameters = Templates.instantiate(context, settings, "sink-" + type, "sink-" + sink, prefix, sink,
-                    COMMON_SINK_OPTIONS);
+                    COMMON_SINK_OPTIONS, Map.of());
             parameters.forEach((option, value) -> {
                 if (Secrets.isSecret(option)) {
                     Secrets.add(value);

@@ -35,7 +35,7 @@ public final class ConfigKeys {
             "fanout.demo.broker-port", "fanout.demo.devices", "fanout.demo.interval-ms", "fanout.demo.rounds",
             "fanout.sources", "fanout.sinks", "fanout.ingest.max-payload-bytes",
             "fanout.outbox.synchronous", "fanout.outbox.repeat-window-hours", "fanout.outbox.maintenance-interval-ms",
-            "fanout.outbox.url", "fanout.outbox.user", "fanout.outbox.password", "fanout.outbox.connections",
+            "fanout.outbox.url", "fanout.outbox.user", "fanout.outbox.password", "fanout.outbox.connections", "fanout.outbox.lock-interval-ms",
             "fanout.progress.interval-ms", "fanout.dead-letters.retention-ms");
     /** Read by the logging configuration (logback.xml) from the environment only. */
     private static final Set<String> LOGGING = Set.of("FANOUT_LOG_FORMAT", "FANOUT_LOG_LEVEL", "FANOUT_LOG_TARGET");

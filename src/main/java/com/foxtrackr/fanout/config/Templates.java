@@ -23,11 +23,11 @@ public final class Templates {
 
     /**
      * Creates a route from a template: each of the template's parameters is read from prefix + parameter name,
-     * falling back to the template's default; a missing required one, or a property that is neither a
-     * parameter nor one of the common options, fails the start with the property's name.
+     * falling back to the template's default, unless the product gives it; a missing required one, or a property
+     * that is neither a parameter nor one of the common options, fails the start with the property's name.
      */
     public static Map<String, String> instantiate(CamelContext context, Settings settings, String templateId, String routeId,
-            String prefix, String name, Set<String> commonOptions) {
+            String prefix, String name, Set<String> commonOptions, Map<String, String> given) {
         RouteTemplateDefinition template = context.getCamelContextExtension().getContextPlugin(Model.class)
                 .getRouteTemplateDefinition(templateId);
         if (template == null) {
@@ -40,6 +40,10 @@ public final class Templates {
             if (parameter.getName().equals("name")) {
                 continue;
             }
+            if (given.containsKey(parameter.getName())) {
+                values.put(parameter.getName(), given.get(parameter.getName()));
+                continue;
+            }
             String key = prefix + parameter.getName();
             String value = settings.optional(key).orElse(parameter.getDefaultValue());
             if (value == null && parameter.isRequired()) {
@@ -50,7 +54,7 @@ public final class Templates {
             }
         }
         checkNumbers(settings, template, prefix);
-        checkKnownOptions(context, settings, template, prefix, commonOptions);
+        checkKnownOptions(context, settings, template, prefix, commonOptions, given.keySet());
         TemplatedRouteBuilder builder = TemplatedRouteBuilder.builder(context, templateId).routeId(routeId);
         values.forEach(builder::parameter);
         builder.add();
@@ -62,10 +66,11 @@ public final class Templates {
      * instead. (A variable of another instance whose name starts with this one's, such as acme-eu beside acme, is its.)
      */
     private static void checkKnownOptions(CamelContext context, Settings settings, RouteTemplateDefinition template, String prefix,
-            Set<String> commonOptions) {
+            Set<String> commonOptions, Set<String> given) {
         Set<String> known = new HashSet<>(commonOptions);
         template.getTemplateParameters().forEach(p -> known.add(p.getName()));
         known.remove("name"); // the instance's name is the one in fanout.sources or fanout.sinks
+        known.removeAll(given);
         for (String key : context.getPropertiesComponent().loadPropertiesAsMap().keySet().stream().map(Object::toString).toList()) {
             if (key.startsWith(prefix) && !known.contains(key.substring(prefix.length()))) {
                 throw notAnOption(key, template, known);

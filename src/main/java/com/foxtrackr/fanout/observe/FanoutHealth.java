@@ -31,7 +31,12 @@ public final class FanoutHealth {
                 if (state.lastMessageMs > 0) {
                     builder.detail("since-last-message-s", (System.currentTimeMillis() - state.lastMessageMs) / 1000);
                 }
-                if (!state.connected) {
+                if (state.heldBy != null) {
+                    builder.detail("held-by", state.heldBy);
+                }
+                if (state.standby) {
+                    builder.up().message("standing by: another instance consumes this source");
+                } else if (!state.connected) {
                     builder.down().message("not connected to the broker: " + state.connectionError);
                 } else if (state.storeError != null) {
                     builder.down().message("connected, but the outbox cannot store (nothing is acknowledged): " + state.storeError);

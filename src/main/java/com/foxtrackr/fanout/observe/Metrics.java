@@ -102,6 +102,12 @@ public class Metrics {
                 .description("messages the outbox could not store (not acknowledged)").tag("client_id", state.clientId).register(registry);
         Gauge.builder("fanout.mqtt.connected", state, s -> s.connected ? 1 : 0)
                 .description("1 while connected to the broker").tag("client_id", state.clientId).register(registry);
+        Gauge.builder("fanout.source.standby", state, s -> s.standby ? 1 : 0)
+                .description("1 while another instance consumes the source (a shared outbox)").tag("client_id", state.clientId)
+                .register(registry);
+        FunctionCounter.builder("fanout.source.taken", state, s -> s.taken.get())
+                .description("times this instance took the source over (a shared outbox)").tag("client_id", state.clientId)
+                .register(registry);
     }
 
     /** NaN when the outbox cannot be read just now: unknown, rather than a misleading zero. */

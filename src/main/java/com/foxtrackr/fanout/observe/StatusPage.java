@@ -43,8 +43,9 @@ public class StatusPage {
     }
 
     /** state: connected, disconnected, or not-storing (connected, but the outbox refuses what arrives). */
+    /** {@code heldBy}: with a shared outbox, the instance that consumes the source (null for an instance on its own). */
     public record Source(String name, String clientId, String topic, String url, String state, String reason, long received,
-            Double receivedPerS, Long sinceLastMessageS, long reconnects, long notStored) {
+            Double receivedPerS, Long sinceLastMessageS, long reconnects, long notStored, String heldBy) {
     }
 
     /** state: up, retrying or circuit-open (with the reason); backlog figures are null when the outbox cannot be read. */
@@ -139,15 +140,16 @@ public class StatusPage {
         for (SourceEntry entry : sources) {
             SourceState s = entry.state();
             String storeError = s.storeError;
-            String state = !s.connected ? "disconnected" : storeError != null ? "not-storing" : "connected";
-            String reason = !s.connected ? s.connectionError : storeError;
+            String state = s.standby ? "standby" : !s.connected ? "disconnected" : storeError != null ? "not-storing" : "connected";
+            String reason = s.standby ? "consumed by " + (s.heldBy == null ? "another instance" : s.heldBy)
+                    : !s.connected ? s.connectionError : storeError;
             if (storeError != null && notStoring == null) {
                 notStoring = storeError;
             }
             long last = s.lastMessageMs;
             sourceStatus.add(new Source(entry.name(), s.clientId, entry.topic(), withoutUserInfo(s.url), state, Secrets.redact(reason),
                     s.received.get(), rates.get("source:" + entry.name()), last > 0 ? Math.max(0, now - last) / 1000 : null,
-                    s.reconnects.get(), s.notStored.get()));
+                    s.reconnects.get(), s.notStored.get(), s.heldBy));
         }
 
         List<SinkStatus> sinkStatus = new ArrayList<>();

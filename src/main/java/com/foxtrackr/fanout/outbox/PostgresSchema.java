@@ -56,7 +56,15 @@ final class PostgresSchema {
               received_ms bigint NOT NULL,
               payload bytea NOT NULL)""",
             "CREATE TABLE sink (name text PRIMARY KEY, added_ms bigint NOT NULL)",
-            "CREATE VIEW outstanding AS SELECT message_id, sink, state FROM delivery"));
+            "CREATE VIEW outstanding AS SELECT message_id, sink, state FROM delivery"),
+            // the MQTT clients' QoS 2 state, for the instance that takes a source over
+            List.of("""
+            CREATE TABLE mqtt_inflight (
+              client text NOT NULL,
+              key text NOT NULL,
+              header bytea NOT NULL,
+              payload bytea NOT NULL,
+              PRIMARY KEY (client, key))"""));
 
     private PostgresSchema() {
     }

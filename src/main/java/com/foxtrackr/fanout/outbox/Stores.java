@@ -6,6 +6,8 @@ import java.sql.SQLException;
 import com.foxtrackr.fanout.config.ConfigException;
 import com.foxtrackr.fanout.config.Secrets;
 import com.foxtrackr.fanout.config.Settings;
+import com.foxtrackr.fanout.source.MqttInflightStore;
+import com.foxtrackr.fanout.source.PostgresClusterService;
 
 /**
  * The outbox the configuration asks for: PostgreSQL, which several instances share, when fanout.outbox.url is set
@@ -42,6 +44,27 @@ public final class Stores {
         } catch (SQLException | RuntimeException e) {
             throw new ConfigException(URL, "('" + url + "') cannot hold the outbox: " + e.getMessage());
         }
+    }
+
+    /**
+     * With a shared outbox: the cluster service of the sources' master: endpoints, on PostgreSQL advisory locks.
+     * An instance standing by tries to take a source every fanout.outbox.lock-interval-ms, and its holder checks that
+     * it still holds it as often.
+     */
+    public static PostgresClusterService sourceLocks(Settings settings) {
+        String instance;
+        try {
+            instance = java.net.InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid();
+        } catch (java.net.UnknownHostException e) {
+            instance = "pid-" + ProcessHandle.current().pid();
+        }
+        return new PostgresClusterService(instance, settings.text(URL), settings.text("fanout.outbox.user"),
+                settings.text("fanout.outbox.password"), settings.number("fanout.outbox.lock-interval-ms", 2000, 200, 60_000));
+    }
+
+    /** With a shared outbox: the MQTT clients' in-flight state in it too, for the instance that takes a source over. */
+    public static MqttInflightStore.Db inflight(Settings settings) {
+        return new MqttInflightStore.PostgresDb(settings.text(URL), settings.text("fanout.outbox.user"), settings.text("fanout.outbox.password"));
     }
 
     /** Where the outbox is, in words for the check and the status page. */

@@ -22,7 +22,8 @@ import org.eclipse.paho.client.mqttv3.internal.wire.MqttWireMessage;
 import com.foxtrackr.fanout.outbox.SqliteSchema;
 
 /**
- * Paho's in-flight state (a QoS 2 message between PUBREC and PUBCOMP) in SQLite, data/mqtt-inflight.db.
+ * Paho's in-flight state (a QoS 2 message between PUBREC and PUBCOMP) in SQLite, data/mqtt-inflight.db, or with a
+ * shared outbox in its PostgreSQL, where whichever instance holds the source finds it.
  * Paho's own file persistence writes and fsyncs one file per message, which stalled ingestion for
  * seconds at a time; here a record is one small commit, as durable as the outbox (it survives a killed
  * process; with fanout.outbox.synchronous=FULL also a power cut). A file of its own, so that these commits
@@ -52,11 +53,31 @@ public class MqttInflightStore implements MqttClientPersistence {
         this.rescue = rescue;
     }
 
+    /** Where the state is kept: SQLite beside one instance, PostgreSQL when instances share a source. */
+    public interface Db extends AutoCloseable {
+        void put(String client, String key, byte[] header, byte[] payload) throws SQLException;
+
+        byte[][] get(String client, String key) throws SQLException;
+
+        /**
+         * Not committed on its own: it goes with the next put. Should that never come (a crash), Paho finds
+         * a record of a message that is complete, which the broker never releases again: it stays unused.
+         */
+        void remove(String client, String key) throws SQLException;
+
+        List<String> keys(String client) throws SQLException;
+
+        void clear(String client) throws SQLException;
+
+        @Override
+        void close() throws SQLException;
+    }
+
     /** The SQLite file, shared by the sources' clients. */
-    public static final class Db implements AutoCloseable {
+    public static final class SqliteDb implements Db {
         private final Connection connection;
 
-        public Db(Path file, String synchronous) throws SQLException {
+        public SqliteDb(Path file, String synchronous) throws SQLException {
             connection = DriverManager.getConnection("jdbc:sqlite:" + file, SqliteSchema.WITHOUT_GENERATED_KEYS);
             try (Statement s = connection.createStatement()) {
                 s.execute("PRAGMA journal_mode=WAL");
@@ -81,7 +102,8 @@ public class MqttInflightStore implements MqttClientPersistence {
         private final PreparedStatement select;
         private final PreparedStatement delete;
 
-        synchronized void put(String client, String key, byte[] header, byte[] payload) throws SQLException {
+        @Override
+        public synchronized void put(String client, String key, byte[] header, byte[] payload) throws SQLException {
             insert.setString(1, client);
             insert.setString(2, key);
             insert.setBytes(3, header);
@@ -90,7 +112,8 @@ public class MqttInflightStore implements MqttClientPersistence {
             connection.commit();
         }
 
-        synchronized byte[][] get(String client, String key) throws SQLException {
+        @Override
+        public synchronized byte[][] get(String client, String key) throws SQLException {
             select.setString(1, client);
             select.setString(2, key);
             try (ResultSet rs = select.executeQuery()) {
@@ -98,17 +121,15 @@ public class MqttInflightStore implements MqttClientPersistence {
             }
         }
 
-        /**
-         * Not committed on its own: it goes with the next put. Should that never come (a crash), Paho finds
-         * a record of a message that is complete, which the broker never releases again: it stays unused.
-         */
-        synchronized void remove(String client, String key) throws SQLException {
+        @Override
+        public synchronized void remove(String client, String key) throws SQLException {
             delete.setString(1, client);
             delete.setString(2, key);
             delete.executeUpdate();
         }
 
-        synchronized List<String> keys(String client) throws SQLException {
+        @Override
+        public synchronized List<String> keys(String client) throws SQLException {
             List<String> keys = new ArrayList<>();
             try (PreparedStatement q = connection.prepareStatement("SELECT key FROM inflight WHERE client = ?")) {
                 q.setString(1, client);
@@ -121,7 +142,8 @@ public class MqttInflightStore implements MqttClientPersistence {
             return keys;
         }
 
-        synchronized void clear(String client) throws SQLException {
+        @Override
+        public synchronized void clear(String client) throws SQLException {
             execute("DELETE FROM inflight WHERE client = ?", client);
             connection.commit();
         }
@@ -139,6 +161,132 @@ public class MqttInflightStore implements MqttClientPersistence {
         public synchronized void close() throws SQLException {
             connection.commit();
             connection.close();
+        }
+    }
+
+    /**
+     * The table mqtt_inflight of the PostgreSQL outbox, which the instances sharing a source share too: the instance
+     * that takes a source over completes what the previous holder had received (a QoS 2 message is acknowledged with
+     * PUBREC once it is here, and handed to the route on PUBREL). One connection, reopened after a failure.
+     */
+    public static final class PostgresDb implements Db {
+        private final String url;
+        private final java.util.Properties credentials = new java.util.Properties();
+        private Connection connection;
+
+        public PostgresDb(String url, String user, String password) {
+            this.url = url;
+            credentials.setProperty("user", user);
+            credentials.setProperty("password", password);
+        }
+
+        private Connection connection() throws SQLException {
+            if (connection == null) {
+                // the driver itself: in the one-jar build DriverManager finds only SQLite's
+                connection = new org.postgresql.Driver().connect(url, credentials);
+                connection.setAutoCommit(false);
+            }
+            return connection;
+        }
+
+        private interface Work<T> {
+            T run(Connection db) throws SQLException;
+        }
+
+        /** A connection that failed is dropped (its transaction with it) and the next call opens another. */
+        private <T> T on(Work<T> work) throws SQLException {
+            try {
+                return work.run(connection());
+            } catch (SQLException e) {
+                if (connection != null) {
+                    try {
+                        connection.close();
+                    } catch (SQLException ignored) {
+                        // gone either way
+                    }
+                    connection = null;
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public synchronized void put(String client, String key, byte[] header, byte[] payload) throws SQLException {
+            on(db -> {
+                try (PreparedStatement q = db.prepareStatement("""
+                        INSERT INTO mqtt_inflight (client, key, header, payload) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (client, key) DO UPDATE SET header = excluded.header, payload = excluded.payload""")) {
+                    q.setString(1, client);
+                    q.setString(2, key);
+                    q.setBytes(3, header);
+                    q.setBytes(4, payload);
+                    q.executeUpdate();
+                }
+                db.commit();
+                return null;
+            });
+        }
+
+        @Override
+        public synchronized byte[][] get(String client, String key) throws SQLException {
+            return on(db -> {
+                try (PreparedStatement q = db.prepareStatement("SELECT header, payload FROM mqtt_inflight WHERE client = ? AND key = ?")) {
+                    q.setString(1, client);
+                    q.setString(2, key);
+                    try (ResultSet rs = q.executeQuery()) {
+                        return rs.next() ? new byte[][] {rs.getBytes(1), rs.getBytes(2)} : null;
+                    }
+                }
+            });
+        }
+
+        @Override
+        public synchronized void remove(String client, String key) throws SQLException {
+            on(db -> {
+                try (PreparedStatement q = db.prepareStatement("DELETE FROM mqtt_inflight WHERE client = ? AND key = ?")) {
+                    q.setString(1, client);
+                    q.setString(2, key);
+                    return q.executeUpdate();
+                }
+            });
+        }
+
+        @Override
+        public synchronized List<String> keys(String client) throws SQLException {
+            return on(db -> {
+                List<String> keys = new ArrayList<>();
+                try (PreparedStatement q = db.prepareStatement("SELECT key FROM mqtt_inflight WHERE client = ?")) {
+                    q.setString(1, client);
+                    try (ResultSet rs = q.executeQuery()) {
+                        while (rs.next()) {
+                            keys.add(rs.getString(1));
+                        }
+                    }
+                }
+                db.commit();
+                return keys;
+            });
+        }
+
+        @Override
+        public synchronized void clear(String client) throws SQLException {
+            on(db -> {
+                try (PreparedStatement q = db.prepareStatement("DELETE FROM mqtt_inflight WHERE client = ?")) {
+                    q.setString(1, client);
+                    q.executeUpdate();
+                }
+                db.commit();
+                return null;
+            });
+        }
+
+        @Override
+        public synchronized void close() throws SQLException {
+            if (connection != null) {
+                connection.commit();
+                connection.close();
+                connection = null;
+            }
         }
     }
 

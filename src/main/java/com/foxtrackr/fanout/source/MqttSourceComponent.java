@@ -308,9 +308,15 @@ public class MqttSourceComponent extends PahoComponent {
             state.redeliveryPending.set(false);
             LOG.info("client-id={} event=reconnect reason=\"to have the messages that were not stored sent again\"", state.clientId);
             try {
-                RouteController routes = getEndpoint().getCamelContext().getRouteController();
-                routes.stopRoute(getRouteId());
-                routes.startRoute(getRouteId());
+                if (getRouteId() != null) {
+                    RouteController routes = getEndpoint().getCamelContext().getRouteController();
+                    routes.stopRoute(getRouteId());
+                    routes.startRoute(getRouteId());
+                } else {
+                    // started by a master: endpoint, whose consumer has the route: this one alone reconnects
+                    org.apache.camel.support.service.ServiceHelper.stopService(this);
+                    org.apache.camel.support.service.ServiceHelper.startService(this);
+                }
             } catch (Exception e) {
                 LOG.warn("client-id={} event=reconnect-failed error=\"{}\"", state.clientId, MessageValidator.reason(e));
             }

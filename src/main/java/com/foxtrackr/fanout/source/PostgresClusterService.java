@@ -30,11 +30,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostgresClusterService extends AbstractCamelClusterService<PostgresClusterService.View> {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresClusterService.class);
+    private static final String APPLICATION = "foxtrackr-fanout";
 
     private final String url;
     private final Properties credentials = new Properties();
     private final long intervalMs;
     private ScheduledExecutorService checks;
+    /** Told, at every check, which instance holds a source (null: none that could be seen). */
+    private final java.util.Map<String, java.util.function.Consumer<String>> holderListeners = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** {@code instance} names this instance in the log and in PostgreSQL (application_name of its lock connections). */
     public PostgresClusterService(String instance, String url, String user, String password, long intervalMs) {
@@ -43,7 +46,7 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
         this.intervalMs = intervalMs;
         credentials.setProperty("user", user);
         credentials.setProperty("password", password);
-        credentials.setProperty("ApplicationName", "foxtrackr-fanout " + instance);
+        credentials.setProperty("ApplicationName", APPLICATION + " " + instance);
         // a lock's connection that cannot answer within the interval is given up
         credentials.setProperty("connectTimeout", String.valueOf(Math.max(1, intervalMs / 1000)));
         credentials.setProperty("socketTimeout", String.valueOf(Math.max(1, 2 * intervalMs / 1000)));
@@ -64,6 +67,11 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
     protected void doStop() throws Exception {
         super.doStop();
         checks.shutdownNow();
+    }
+
+    /** At every check of the source: the instance that holds it, by its name (null when none could be seen). */
+    public void onHolder(String namespace, java.util.function.Consumer<String> listener) {
+        holderListeners.put(namespace, listener);
     }
 
     @Override
@@ -140,25 +148,45 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
                         s.execute("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3");
                     }
                 }
-                if (leader) {
-                    try (Statement s = lock.createStatement()) {
-                        s.execute("SELECT 1");
-                    }
-                    return;
-                }
-                try (PreparedStatement take = lock.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
-                    take.setLong(1, key);
-                    try (ResultSet rs = take.executeQuery()) {
-                        rs.next();
-                        if (rs.getBoolean(1)) {
-                            leader = true;
-                            LOG.info("source={} event=taken instance={}", getNamespace(), service.getId());
-                            fireLeadershipChangedEvent(local);
+                if (!leader) {
+                    try (PreparedStatement take = lock.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
+                        take.setLong(1, key);
+                        try (ResultSet rs = take.executeQuery()) {
+                            rs.next();
+                            if (rs.getBoolean(1)) {
+                                leader = true;
+                                LOG.info("source={} event=taken instance={}", getNamespace(), service.getId());
+                                fireLeadershipChangedEvent(local);
+                            }
                         }
                     }
                 }
+                // also proves, for the holder, that its connection (and so its lock) is still there
+                tell(holder());
             } catch (SQLException | RuntimeException e) {
                 giveUp(e);
+                tell(null);
+            }
+        }
+
+        /** The instance whose connection holds the lock, by the name it gave PostgreSQL. */
+        private String holder() throws SQLException {
+            try (PreparedStatement q = lock.prepareStatement("""
+                    SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                      AND l.classid::bigint = ? AND l.objid::bigint = ?""")) {
+                q.setLong(1, key >>> 32);
+                q.setLong(2, key & 0xffffffffL);
+                try (ResultSet rs = q.executeQuery()) {
+                    return rs.next() ? rs.getString(1).replaceFirst("^" + APPLICATION + " ", "") : null;
+                }
+            }
+        }
+
+        private void tell(String holder) {
+            var listener = service.holderListeners.get(getNamespace());
+            if (listener != null) {
+                listener.accept(holder);
             }
         }
 

@@ -10,6 +10,11 @@ public final class SourceState {
     public final String clientId;
     public volatile String url = "";
     public volatile boolean connected;
+    /** With a shared outbox: the instance that consumes this source (this one or another); null for an instance on its own. */
+    public volatile String heldBy;
+    /** With a shared outbox: whether another instance consumes this source while this one stands by. */
+    public volatile boolean standby;
+    public final AtomicLong taken = new AtomicLong();
     /** Why the last connection attempt or connection failed; null while connected. */
     public volatile String connectionError = "not connected yet";
     /** Why the outbox could not store the last message; null while it stores. */

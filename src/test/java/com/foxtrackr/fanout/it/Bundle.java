@@ -118,6 +118,23 @@ final class Bundle implements AutoCloseable {
         return with(prefix + "TYPE", "http").with(prefix + "URL", url);
     }
 
+    /** The outbox in the test's PostgreSQL (fanout.outbox.url, with its user and password from the environment). */
+    Bundle withOutboxIn(Postgres postgres) {
+        return with("FANOUT_OUTBOX_URL", postgres.url())
+                .with("FANOUT_OUTBOX_USER", Postgres.USER)
+                .with("FANOUT_OUTBOX_PASSWORD", Postgres.PASSWORD);
+    }
+
+    /** Three sinks of the three kinds: influx, a directory archive "local" writing within half a second, a partner "acme". */
+    Bundle withThreeSinks(Path directory, CountingPartner partner) {
+        return with("FANOUT_SINKS", "influx,local,acme")
+                .with("FANOUT_SINK_LOCAL_TYPE", "directory")
+                .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
+                .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
+                .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
+                .withHttpSink("acme", partner.url());
+    }
+
     /** An s3 sink of the given name writing to S3Proxy's bucket; fanout.sinks still has to name it. */
     Bundle withS3Sink(String name, S3Proxy s3, String bucket) {
         String prefix = sinkVariables(name);

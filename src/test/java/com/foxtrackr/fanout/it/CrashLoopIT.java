@@ -3,7 +3,6 @@ package com.foxtrackr.fanout.it;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -33,22 +32,12 @@ class CrashLoopIT {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         Path directory = Files.createTempDirectory("archive");
-        List<String> published = new ArrayList<>();
-        for (int i = 0; i < N; i++) {
-            long time = Messages.T0 + i * 1000L;
-            String device = "dev-" + (i % 200);
-            published.add(i % 2 == 0 ? Messages.battery(device, time, i % 100) : Messages.temperature(device, time, 20.5));
-        }
+        List<String> published = Messages.alternating(N, 200);
         try (CountingPartner partner = new CountingPartner();
              Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              Bundle bundle = new Bundle(broker, influx)
-                     .with("FANOUT_SINKS", "influx,local,acme")
-                     .with("FANOUT_SINK_LOCAL_TYPE", "directory")
-                     .with("FANOUT_SINK_LOCAL_DIRECTORY", directory.toString())
-                     .with("FANOUT_SINK_LOCAL_BATCH_SIZE", "1000")
-                     .with("FANOUT_SINK_LOCAL_MAX_AGE_MS", "500")
-                     .withHttpSink("acme", partner.url())
+                     .withThreeSinks(directory, partner)
                      .with("FANOUT_SINK_ACME_BATCH_SIZE", String.valueOf(PARTNER_BATCH))
                      .with("FANOUT_SINK_ACME_CONCURRENCY", String.valueOf(PARTNER_CONCURRENCY))
                      .start();

@@ -7,6 +7,17 @@ final class Messages {
     private Messages() {
     }
 
+    /** n messages a second apart from T0, batteries and temperatures in turn, from the given number of devices. */
+    static java.util.List<String> alternating(int n, int devices) {
+        java.util.List<String> messages = new java.util.ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long time = T0 + i * 1000L;
+            String device = "dev-" + (i % devices);
+            messages.add(i % 2 == 0 ? battery(device, time, i % 100) : temperature(device, time, 20.5));
+        }
+        return messages;
+    }
+
     static String battery(String deviceId, long timeMs, int level) {
         return "{\"messageType\":1,\"deviceId\":" + quote(deviceId) + ",\"version\":3,\"timeMs\":" + timeMs
                 + ",\"battery\":{\"level\":" + level + ",\"voltage\":3.7,\"charging\":false}}";

@@ -1,0 +1,110 @@
+package com.foxtrackr.fanout.it;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three instances of the built jar with the same configuration and one outbox in PostgreSQL: one consumes the source
+ * at a time, every one drains every sink. While 20,000 messages arrive at QoS 2, the instance holding the source is
+ * killed twice (and started again), PostgreSQL is restarted once, and the partner is down for a while: InfluxDB and
+ * the archive end exact, the partner with every idempotency key, and another instance takes the source within 15 s.
+ */
+class SharedOutboxIT {
+    static final int N = 20_000;
+    static final String SOURCE_STANDBY = "fanout_source_standby{client_id=\"id-test-01\"}";
+
+    @Test
+    void should_share_the_work_and_take_the_source_over_with_nothing_lost_or_doubled() throws Exception {
+        Path directory = Files.createTempDirectory("archive");
+        List<String> published = Messages.alternating(N, 200);
+        List<Bundle> instances = new ArrayList<>();
+        try (Postgres postgres = new Postgres().start();
+             CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
+             Influx influx = new Influx().start().createDatabase("foxtrackr");
+             Publisher publisher = new Publisher(broker)) {
+            for (int i = 0; i < 3; i++) {
+                instances.add(new Bundle(broker, influx)
+                        .withOutboxIn(postgres)
+                        .withThreeSinks(directory, partner)
+                        .start());
+            }
+            Bundle holder = await().atMost(Duration.ofSeconds(30)).until(() -> holder(instances), h -> h != null);
+            // the source's first subscription: what is published before it is not this client's to receive
+            holder.awaitLog("state=subscribed");
+            CompletableFuture<Void> publishing = publisher.publishInBackground("foxtrackr/grp-a/V3.0/x", published);
+
+            List<Long> failovers = new ArrayList<>();
+            for (int kill = 1; kill <= 2; kill++) {
+                long before = PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen");
+                await().atMost(Duration.ofSeconds(90)).until(() ->
+                        PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen") >= Math.min(N, before + N / 6));
+                holder.kill();
+                long killed = System.nanoTime();
+                Bundle dead = holder;
+                holder = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                        .until(() -> holder(instances.stream().filter(b -> b != dead).toList()), h -> h != null);
+                failovers.add((System.nanoTime() - killed) / 1_000_000);
+                assertTrue(holder.output().contains("source=fleet event=taken"), holder.output());
+                dead.start();
+                if (kill == 1) {
+                    partner.down = true;
+                }
+            }
+            // PostgreSQL stops as a crash would and comes back: nothing is acknowledged meanwhile
+            long before = PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen");
+            await().atMost(Duration.ofSeconds(90)).until(() ->
+                    PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen") >= Math.min(N, before + N / 10));
+            postgres.kill();
+            postgres.start();
+            partner.down = false;
+            publishing.get();
+
+            await().atMost(Duration.ofMinutes(4)).until(() -> PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen") == N
+                    && PostgresOutboxIT.count(postgres, "SELECT count(*) FROM delivery") == 0);
+            System.out.printf("shared outbox: source taken over in %s ms after each kill; the partner got %d repeats of %d messages%n",
+                    failovers, partner.requests.get() - N, N);
+            for (long ms : failovers) {
+                assertTrue(ms <= 15_000, "taken over in " + ms + " ms");
+            }
+            assertEquals(N, PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen"), "each message stored once");
+            assertEquals(N / 2, influx.count("foxtrackr", "battery", "level"));
+            assertEquals(N / 2, influx.count("foxtrackr", "temperature", "value"));
+            for (String payload : published) {
+                assertEquals(1, partner.keysByPayload.getOrDefault(payload, Set.of()).size(), "one key per payload: " + payload);
+            }
+            assertEquals(N, partner.keysByPayload.size(), "the partner got nothing else");
+            long holders = 0;
+            for (Bundle instance : instances) {
+                holders += instance.metric(SOURCE_STANDBY) == 0 ? 1 : 0;
+            }
+            assertEquals(1, holders, "one instance consumes the source");
+        } finally {
+            for (Bundle instance : instances) {
+                instance.close();
+            }
+        }
+        ArchiveIT.assertExactlyOnce(published, S3Proxy.payloadsIn(directory), "the archive");
+    }
+
+    /** The instance that consumes the source, if one does. */
+    static Bundle holder(List<Bundle> instances) throws Exception {
+        for (Bundle instance : instances) {
+            if (instance.metric(SOURCE_STANDBY) == 0) {
+                return instance;
+            }
+        }
+        return null;
+    }
+}
