@@ -35,6 +35,17 @@ class DrainBenchmark {
     static final Path RESULTS = Path.of("target", "bench-results.txt");
     /** How many messages the outbox has stored since it was made: its last message id, read without a count. */
     static final String MESSAGE_IDS_GIVEN = com.foxtrackr.fanout.outbox.SqliteSchema.LAST_MESSAGE_ID;
+    /** -Dbench.outbox=postgresql: the outbox in a PostgreSQL the benchmark starts (fsync on, as in production). */
+    static final boolean POSTGRESQL = "postgresql".equals(System.getProperty("bench.outbox", "sqlite"));
+
+    /** What the drain watches in the outbox, in SQLite's file or in PostgreSQL. */
+    interface OutboxWatch {
+        long idsGiven() throws Exception;
+
+        boolean empty(String sink) throws Exception;
+
+        long sizeKb() throws Exception;
+    }
 
     record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages, String cpu,
             Machine machine) {
@@ -175,7 +186,8 @@ class DrainBenchmark {
         try (CountingPartner partner = new CountingPartner();
              Mosquitto broker = new Mosquitto().start();
              Influx influx = new Influx().start().createDatabase("foxtrackr");
-             S3Proxy s3 = new S3Proxy().start().createBucket("archive")) {
+             S3Proxy s3 = new S3Proxy().start().createBucket("archive");
+             Postgres postgres = POSTGRESQL ? new Postgres().durable().start() : null) {
             Bundle bundle = new Bundle(broker, influx)
                     .with("FANOUT_MQTT_QOS", String.valueOf(qos))
                     .with("FANOUT_SINKS", "influx,archive,partner")
@@ -189,27 +201,31 @@ class DrainBenchmark {
                     .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
                     // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
                     .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
+            if (postgres != null) {
+                bundle.withOutboxIn(postgres);
+            }
+            OutboxWatch outbox = postgres != null ? postgresWatch(postgres) : sqliteWatch(bundle);
             bundle.start();
             bundle.stop();
             rememberKeys(bundle.outbox(), SEEN_KEYS);
             Publisher.backlog(broker, qos, 0, N);
 
-            long[] servicesBefore = {broker.cpuMs(), influx.cpuMs(), s3.cpuMs(), partner.cpuMs()};
+            long[] servicesBefore = {broker.cpuMs(), influx.cpuMs(), s3.cpuMs(), partner.cpuMs(), postgres == null ? 0 : postgres.cpuMs()};
             // the outbox's message ids so far: counting what is stored would itself take CPU from the drain
-            long idsBefore = OutboxDb.count(bundle.outbox(), MESSAGE_IDS_GIVEN);
+            long idsBefore = outbox.idsGiven();
             long start = System.nanoTime();
             bundle.start();
             long pid = bundle.pid();
             long[] outboxPeak = {0};
             java.util.Map<String, Double> doneAt = new java.util.TreeMap<>();
             await().atMost(Duration.ofMinutes(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
-                outboxPeak[0] = Math.max(outboxPeak[0], du(bundle.dataDir));
+                outboxPeak[0] = Math.max(outboxPeak[0], outbox.sizeKb());
                 double now = (System.nanoTime() - start) / 1e9;
-                boolean ingested = OutboxDb.count(bundle.outbox(), MESSAGE_IDS_GIVEN) - idsBefore == N;
+                boolean ingested = outbox.idsGiven() - idsBefore == N;
                 if (ingested) {
                     doneAt.putIfAbsent("ingest", now);
                     for (String sink : List.of("influx", "archive", "partner")) {
-                        if (OutboxDb.count(bundle.outbox(), "SELECT EXISTS (SELECT 1 FROM outstanding WHERE sink = '" + sink + "')") == 0) {
+                        if (outbox.empty(sink)) {
                             doneAt.putIfAbsent(sink, now);
                         }
                     }
@@ -219,12 +235,18 @@ class DrainBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             long rss = peakRssKb(pid);
             String cpu = cpuPerMessage(pid);
-            Machine machine = Machine.of("bundle", Services.cpuMs(pid), "broker", broker.cpuMs() - servicesBefore[0],
-                    "influxdb", influx.cpuMs() - servicesBefore[1], "s3", s3.cpuMs() - servicesBefore[2],
-                    "partner", partner.cpuMs() - servicesBefore[3]);
-            // maintenance leaves at most 2,048 free pages (8 MiB) in the file and gives back the rest
-            await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "PRAGMA freelist_count") <= 2048);
-            long after = du(bundle.dataDir);
+            Machine machine = postgres == null
+                    ? Machine.of("bundle", Services.cpuMs(pid), "broker", broker.cpuMs() - servicesBefore[0],
+                            "influxdb", influx.cpuMs() - servicesBefore[1], "s3", s3.cpuMs() - servicesBefore[2],
+                            "partner", partner.cpuMs() - servicesBefore[3])
+                    : Machine.of("bundle", Services.cpuMs(pid), "broker", broker.cpuMs() - servicesBefore[0],
+                            "influxdb", influx.cpuMs() - servicesBefore[1], "s3", s3.cpuMs() - servicesBefore[2],
+                            "partner", partner.cpuMs() - servicesBefore[3], "postgresql", postgres.cpuMs() - servicesBefore[4]);
+            if (postgres == null) {
+                // maintenance leaves at most 2,048 free pages (8 MiB) in the file and gives back the rest
+                await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "PRAGMA freelist_count") <= 2048);
+            }
+            long after = outbox.sizeKb();
             bundle.stop();
 
             assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
@@ -237,8 +259,52 @@ class DrainBenchmark {
             if (SEEN_KEYS > 0) {
                 stages.append(String.format(Locale.ROOT, "; keys remembered before: %,d", SEEN_KEYS));
             }
+            if (postgres != null) {
+                stages.append("; the outbox in PostgreSQL");
+            }
             return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages, cpu, machine);
         }
+    }
+
+    static OutboxWatch sqliteWatch(Bundle bundle) {
+        return new OutboxWatch() {
+            public long idsGiven() {
+                return OutboxDb.count(bundle.outbox(), MESSAGE_IDS_GIVEN);
+            }
+
+            public boolean empty(String sink) {
+                return OutboxDb.count(bundle.outbox(), "SELECT EXISTS (SELECT 1 FROM outstanding WHERE sink = '" + sink + "')") == 0;
+            }
+
+            public long sizeKb() throws Exception {
+                return du(bundle.dataDir);
+            }
+        };
+    }
+
+    static OutboxWatch postgresWatch(Postgres postgres) {
+        return new OutboxWatch() {
+            public long idsGiven() throws Exception {
+                return count("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM message_id_seq");
+            }
+
+            public boolean empty(String sink) throws Exception {
+                return count("SELECT count(*) FROM (SELECT 1 FROM delivery WHERE sink = '" + sink + "' LIMIT 1) any") == 0;
+            }
+
+            public long sizeKb() throws Exception {
+                return count("SELECT pg_database_size(current_database()) / 1024");
+            }
+
+            private long count(String sql) throws Exception {
+                try (java.sql.Connection db = postgres.connect(); java.sql.ResultSet rs = db.createStatement().executeQuery(sql)) {
+                    return rs.next() ? rs.getLong(1) : 0;
+                } catch (java.sql.SQLException e) {
+                    // the bundle may not have made its tables yet
+                    return 0;
+                }
+            }
+        };
     }
 
     /**

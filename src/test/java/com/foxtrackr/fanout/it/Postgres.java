@@ -27,6 +27,14 @@ public final class Postgres implements AutoCloseable {
     private final Path dir = Services.tempDir("postgres");
     private final Path data = dir.resolve("data");
     private final boolean asRoot = "root".equals(System.getProperty("user.name"));
+    /** fsync off for the tests (a crash of the server process loses nothing without it); on for a benchmark. */
+    private boolean fsync;
+
+    /** Writes reach the disk as they would in production: for a benchmark. */
+    public Postgres durable() {
+        fsync = true;
+        return this;
+    }
 
     public Postgres start() {
         try {
@@ -43,7 +51,7 @@ public final class Postgres implements AutoCloseable {
                         "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
             }
             pgCtl("start", "-w", "-t", "60", "-l", dir.resolve("postgres.log").toString(), "-o",
-                    "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir + " -c fsync=off -c max_connections=200");
+                    "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir + " -c fsync=" + (fsync ? "on" : "off") + " -c max_connections=200");
             try (Connection db = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", USER, PASSWORD);
                  Statement s = db.createStatement()) {
                 if (!s.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'").next()) {
@@ -63,6 +71,25 @@ public final class Postgres implements AutoCloseable {
 
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(url(), USER, PASSWORD);
+    }
+
+    /** CPU time the server (the postmaster and its processes now running) has used so far. */
+    public long cpuMs() {
+        try {
+            long postmaster = Long.parseLong(Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
+            return ProcessHandle.of(postmaster).map(p -> Stream.concat(Stream.of(p), p.descendants())
+                    .mapToLong(Postgres::cpuMsIfRunning).sum()).orElse(0L);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long cpuMsIfRunning(ProcessHandle process) {
+        try {
+            return Services.cpuMs(process.pid());
+        } catch (IllegalStateException ended) {
+            return 0;
+        }
     }
 
     /** Stops at once, as a crash would (the next start recovers from its log). */
