@@ -130,6 +130,48 @@ public class MqttSourceComponent extends PahoComponent {
             state = getEndpoint().getCamelContext().getRegistry().lookupByNameAndType("sourceStates", SourceState.All.class)
                     .of(config.getClientId());
             state.url = config.getBrokerUrl();
+            if (!startedByMaster()) {
+                connectAndSubscribe(); // a failure fails the route's start, which the route controller retries
+                return;
+            }
+            if (released) {
+                return; // the source was given up and this consumer shut down: a late restart must not consume
+            }
+            // camel-master 4.17 retries a failed start 10 times, 5 s apart, and then holds the source without
+            // consuming; and it goes on retrying after the source was given up, so that an instance that does not
+            // hold it would consume. Started by master:, the consumer retries itself while it is started instead.
+            tryToConnect();
+        }
+
+        /** Started by a master: endpoint, whose consumer has the route: this one has no route id of its own. */
+        private boolean startedByMaster() {
+            return getRouteId() == null;
+        }
+
+        /** Set when camel-master shuts this consumer down: it gave the source up, and makes a new consumer if it takes it again. */
+        private volatile boolean released;
+        private long connectDelayMs = SourceState.FIRST_REDELIVERY_DELAY_MS;
+        private final Object connecting = new Object();
+
+        private void tryToConnect() {
+            synchronized (connecting) {
+                if (!isRunAllowed() || released) {
+                    return; // stopped meanwhile: the source was given up
+                }
+                try {
+                    connectAndSubscribe();
+                    connectDelayMs = SourceState.FIRST_REDELIVERY_DELAY_MS;
+                } catch (Exception e) {
+                    long delay = connectDelayMs;
+                    connectDelayMs = Math.min(delay * 2, getEndpoint().getConfiguration().getMaxReconnectDelay());
+                    LOG.info("client-id={} event=connect-retry in-ms={}", state.clientId, delay);
+                    ((MqttSourceComponent) getEndpoint().getComponent()).redelivery.schedule(this::tryToConnect, delay, TimeUnit.MILLISECONDS);
+                }
+            }
+        }
+
+        private void connectAndSubscribe() throws Exception {
+            PahoConfiguration config = getEndpoint().getConfiguration();
             MqttInflightStore.Db inflight = getEndpoint().getCamelContext().getRegistry()
                     .lookupByNameAndType("mqttInflight", MqttInflightStore.Db.class);
             MqttClient client = new SourceClient(config.getBrokerUrl(), config.getClientId(), new MqttInflightStore(inflight, this::rescue));
@@ -200,16 +242,24 @@ public class MqttSourceComponent extends PahoComponent {
 
         @Override
         protected void doStop() throws Exception {
-            MqttClient client = getClient();
-            state.connected = false;
-            state.connectionError = "stopped";
-            super.doStop();
-            if (client != null) {
-                if (client.isConnected()) {
-                    client.disconnect();
+            synchronized (connecting) { // a connection being made by tryToConnect is made before it is closed here
+                MqttClient client = getClient();
+                state.connected = false;
+                state.connectionError = "stopped";
+                super.doStop();
+                if (client != null) {
+                    if (client.isConnected()) {
+                        client.disconnect();
+                    }
+                    client.close(true);
                 }
-                client.close(true);
             }
+        }
+
+        @Override
+        protected void doShutdown() throws Exception {
+            released = true;
+            super.doShutdown();
         }
 
         /** Both messages through the route, without an acknowledgement: see MqttInflightStore.Rescue. */
@@ -308,7 +358,7 @@ public class MqttSourceComponent extends PahoComponent {
             state.redeliveryPending.set(false);
             LOG.info("client-id={} event=reconnect reason=\"to have the messages that were not stored sent again\"", state.clientId);
             try {
-                if (getRouteId() != null) {
+                if (!startedByMaster()) {
                     RouteController routes = getEndpoint().getCamelContext().getRouteController();
                     routes.stopRoute(getRouteId());
                     routes.startRoute(getRouteId());

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * Camel's cluster service on PostgreSQL alone, for the master: component: the leader of a namespace (a source) is
  * the instance that holds a session-level advisory lock on its key. PostgreSQL releases the lock when the holder's
  * connection ends, so a killed instance frees its sources at once; a holder whose host vanishes is noticed by the
- * TCP keepalives set on the lock's connection (about 11 s). The holder checks its connection at every interval and
+ * TCP keepalives set on the lock's connection (about 11 s with the default interval). The holder checks its connection at every interval and
  * gives the source up as soon as it cannot: before PostgreSQL can let another instance take it.
  */
 public final class PostgresClusterService extends AbstractCamelClusterService<PostgresClusterService.View> {
@@ -47,11 +47,21 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
         credentials.setProperty("user", user);
         credentials.setProperty("password", password);
         credentials.setProperty("ApplicationName", APPLICATION + " " + instance);
-        // a lock's connection that cannot answer within the interval is given up
+        // A holder that cannot reach PostgreSQL gives its sources up after at most an interval and a socket
+        // timeout; PostgreSQL releases the lock of a connection it cannot reach after its keepalives (below),
+        // 3 s later than that, so the holder stops before another instance can take the source. The timeout is
+        // generous: a busy machine's slow answer should not hand the source over.
+        long socketTimeoutS = Math.max(1, 3 * intervalMs / 1000);
+        keepalivesIdleS = Math.max(1, (intervalMs + 999) / 1000 + socketTimeoutS + 3 - KEEPALIVES_INTERVAL_S * KEEPALIVES_COUNT);
         credentials.setProperty("connectTimeout", String.valueOf(Math.max(1, intervalMs / 1000)));
-        credentials.setProperty("socketTimeout", String.valueOf(Math.max(1, 2 * intervalMs / 1000)));
+        credentials.setProperty("socketTimeout", String.valueOf(socketTimeoutS));
         credentials.setProperty("tcpKeepAlive", "true");
     }
+
+    private static final int KEEPALIVES_INTERVAL_S = 2;
+    private static final int KEEPALIVES_COUNT = 3;
+    /** 5 s with the default interval of 2 s: a vanished holder's lock is released about 11 s after its last check. */
+    private final long keepalivesIdleS;
 
     @Override
     protected void doStart() throws Exception {
@@ -144,8 +154,9 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
                     // the driver itself: in the one-jar build DriverManager finds only SQLite's
                     lock = new org.postgresql.Driver().connect(service.url, service.credentials);
                     try (Statement s = lock.createStatement()) {
-                        // a holder whose host vanished is noticed in about 5 + 3 x 2 s, and its lock released
-                        s.execute("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3");
+                        // a holder whose host vanished is noticed, and its lock released, after these keepalives
+                        s.execute("SET tcp_keepalives_idle = " + service.keepalivesIdleS + "; SET tcp_keepalives_interval = "
+                                + KEEPALIVES_INTERVAL_S + "; SET tcp_keepalives_count = " + KEEPALIVES_COUNT);
                     }
                 }
                 if (!leader) {
@@ -190,8 +201,17 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
             }
         }
 
-        /** Ends the lock's connection (PostgreSQL releases the lock with it) and, if it was held, the leadership. */
+        /**
+         * Ends the leadership, if held, and then the lock's connection (PostgreSQL releases the lock with it): the
+         * source's consumer is stopped before another instance can take the source.
+         */
         private void giveUp(Exception why) {
+            if (leader) {
+                leader = false;
+                LOG.warn("source={} event=given-up instance={} reason=\"{}\"", getNamespace(), service.getId(),
+                        why == null ? "stopping" : why.getMessage());
+                fireLeadershipChangedEvent(Optional.empty());
+            }
             if (lock != null) {
                 try {
                     lock.close();
@@ -199,12 +219,6 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
                     // the connection is gone either way
                 }
                 lock = null;
-            }
-            if (leader) {
-                leader = false;
-                LOG.warn("source={} event=given-up instance={} reason=\"{}\"", getNamespace(), service.getId(),
-                        why == null ? "stopping" : why.getMessage());
-                fireLeadershipChangedEvent(Optional.empty());
             }
         }
 

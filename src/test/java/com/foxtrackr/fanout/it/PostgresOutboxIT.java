@@ -74,6 +74,31 @@ class PostgresOutboxIT {
         ArchiveIT.assertExactlyOnce(published, archived, "the archive");
     }
 
+    // The instance that takes the source connects to the broker for as long as it holds it, however long the broker
+    // is down: camel-master would try 10 times 5 s apart (here once) and then hold the source without consuming.
+    @Test
+    void should_consume_the_source_it_holds_once_the_broker_comes_up() throws Exception {
+        try (Postgres postgres = new Postgres().start();
+             Mosquitto broker = new Mosquitto();
+             Influx influx = new Influx().start().createDatabase("foxtrackr");
+             Bundle bundle = new Bundle(broker, influx)
+                     .withOutboxIn(postgres)
+                     .with("CAMEL_COMPONENT_MASTER_BACKOFFMAXATTEMPTS", "1")
+                     .with("CAMEL_COMPONENT_MASTER_BACKOFFDELAY", "500")
+                     .start()) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().contains("source=fleet event=taken"));
+            // three attempts to connect, each refused
+            await().atMost(Duration.ofSeconds(30)).until(() -> bundle.output().split("client-id=id-test-01 state=disconnected", -1).length > 3);
+            broker.start();
+            bundle.awaitLog("state=subscribed");
+            try (Publisher publisher = new Publisher(broker)) {
+                FailureIT.publishBatteries(publisher, 0, 50);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> influx.count("foxtrackr", "battery", "level") == 50);
+            assertEquals(0, bundle.metric(SharedOutboxIT.SOURCE_STANDBY), "it holds the source");
+        }
+    }
+
     static long count(Postgres postgres, String sql) throws SQLException {
         try (Connection db = postgres.connect(); ResultSet rs = db.createStatement().executeQuery(sql)) {
             rs.next();

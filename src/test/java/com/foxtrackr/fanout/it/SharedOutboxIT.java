@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 import static org.awaitility.Awaitility.await;
@@ -71,8 +72,12 @@ class SharedOutboxIT {
             partner.down = false;
             publishing.get();
 
-            await().atMost(Duration.ofMinutes(4)).until(() -> PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen") == N
-                    && PostgresOutboxIT.count(postgres, "SELECT count(*) FROM delivery") == 0);
+            try {
+                await().atMost(Duration.ofMinutes(4)).until(() -> PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen") == N
+                        && PostgresOutboxIT.count(postgres, "SELECT count(*) FROM delivery") == 0);
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError(state(postgres, partner, instances), e);
+            }
             System.out.printf("shared outbox: source taken over in %s ms after each kill; the partner got %d repeats of %d messages%n",
                     failovers, partner.requests.get() - N, N);
             for (long ms : failovers) {
@@ -96,6 +101,30 @@ class SharedOutboxIT {
             }
         }
         ArchiveIT.assertExactlyOnce(published, S3Proxy.payloadsIn(directory), "the archive");
+    }
+
+    /** What a timeout needs to be understood: the outbox's counts, the partner's and each instance's last words. */
+    static String state(Postgres postgres, CountingPartner partner, List<Bundle> instances) throws Exception {
+        StringBuilder state = new StringBuilder()
+                .append("seen=").append(PostgresOutboxIT.count(postgres, "SELECT count(*) FROM seen"))
+                .append(" message=").append(PostgresOutboxIT.count(postgres, "SELECT count(*) FROM message"))
+                .append(" delivery=").append(PostgresOutboxIT.count(postgres, "SELECT count(*) FROM delivery"))
+                .append(" partner keys=").append(partner.keysByPayload.size()).append('\n');
+        try (var db = postgres.connect(); var rows = db.createStatement().executeQuery(
+                "SELECT sink, state, count(*), min(next_attempt_ms), max(attempts) FROM delivery GROUP BY sink, state")) {
+            while (rows.next()) {
+                state.append("delivery ").append(rows.getString(1)).append(" state=").append(rows.getString(2))
+                        .append(" count=").append(rows.getLong(3)).append(" next=").append(rows.getLong(4))
+                        .append(" attempts=").append(rows.getLong(5)).append('\n');
+            }
+        }
+        state.append("now=").append(System.currentTimeMillis()).append('\n');
+        for (Bundle instance : instances) {
+            String output = instance.output();
+            state.append("--- instance ").append(instance.pid()).append(":\n")
+                    .append(output, Math.max(0, output.length() - 6000), output.length()).append('\n');
+        }
+        return state.toString();
     }
 
     /** The instance that consumes the source, if one does. */
