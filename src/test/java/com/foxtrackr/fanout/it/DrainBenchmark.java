@@ -37,6 +37,8 @@ class DrainBenchmark {
     static final String MESSAGE_IDS_GIVEN = com.foxtrackr.fanout.outbox.SqliteSchema.LAST_MESSAGE_ID;
     /** -Dbench.outbox=postgresql: the outbox in a PostgreSQL the benchmark starts (fsync on, as in production). */
     static final boolean POSTGRESQL = "postgresql".equals(System.getProperty("bench.outbox", "sqlite"));
+    /** -Dbench.instances=N (with the outbox in PostgreSQL): N instances with the same configuration share the drain. */
+    static final int INSTANCES = Integer.getInteger("bench.instances", 1);
 
     /** What the drain watches in the outbox, in SQLite's file or in PostgreSQL. */
     interface OutboxWatch {
@@ -45,6 +47,16 @@ class DrainBenchmark {
         boolean empty(String sink) throws Exception;
 
         long sizeKb() throws Exception;
+
+        /** The waiting messages' space (PostgreSQL's tables), when every message is stored. */
+        default String footprint() throws Exception {
+            return "";
+        }
+
+        /** The remembered keys' space, after the drain. */
+        default String keysFootprint() throws Exception {
+            return "";
+        }
     }
 
     record Run(String what, int qos, double seconds, long peakRssKb, long outboxPeakKb, long outboxAfterKb, String stages, String cpu,
@@ -188,22 +200,14 @@ class DrainBenchmark {
              Influx influx = new Influx().start().createDatabase("foxtrackr");
              S3Proxy s3 = new S3Proxy().start().createBucket("archive");
              Postgres postgres = POSTGRESQL ? new Postgres().durable().start() : null) {
-            Bundle bundle = new Bundle(broker, influx)
-                    .with("FANOUT_MQTT_QOS", String.valueOf(qos))
-                    .with("FANOUT_SINKS", "influx,archive,partner")
-                    .with("FANOUT_SINK_INFLUX_LINGER_MS", "200")
-                    .withS3Sink("archive", s3, "archive")
-                    .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
-                    .withHttpSink("partner", partner.url())
-                    .with("FANOUT_SINK_PARTNER_CONCURRENCY", System.getProperty("bench.partner-concurrency", "8"))
-                    .with("FANOUT_SINK_PARTNER_BATCH_SIZE", System.getProperty("bench.partner-batch-size", "500"))
-                    // the drained backlog's space goes back to the filesystem at the next maintenance
-                    .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
-                    // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
-                    .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
-            if (postgres != null) {
-                bundle.withOutboxIn(postgres);
+            if (INSTANCES > 1 && postgres == null) {
+                throw new IllegalArgumentException("-Dbench.instances needs -Dbench.outbox=postgresql: instances share only that outbox");
             }
+            List<Bundle> instances = new ArrayList<>();
+            for (int i = 0; i < INSTANCES; i++) {
+                instances.add(instance(qos, broker, influx, s3, partner, postgres));
+            }
+            Bundle bundle = instances.get(0);
             OutboxWatch outbox = postgres != null ? postgresWatch(postgres) : sqliteWatch(bundle);
             bundle.start();
             // the session's subscription, made once, before the backlog is published for it
@@ -216,16 +220,22 @@ class DrainBenchmark {
             // the outbox's message ids so far: counting what is stored would itself take CPU from the drain
             long idsBefore = outbox.idsGiven();
             long start = System.nanoTime();
-            bundle.start();
-            long pid = bundle.pid();
+            List<Long> pids = new ArrayList<>();
+            for (Bundle instance : instances) {
+                instance.launch();
+                pids.add(instance.pid());
+            }
             long[] outboxPeak = {0};
+            String[] footprint = {""};
             java.util.Map<String, Double> doneAt = new java.util.TreeMap<>();
-            await().atMost(Duration.ofMinutes(20)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            await().atMost(Duration.ofMinutes(40)).pollInterval(Duration.ofMillis(250)).until(() -> {
                 outboxPeak[0] = Math.max(outboxPeak[0], outbox.sizeKb());
                 double now = (System.nanoTime() - start) / 1e9;
                 boolean ingested = outbox.idsGiven() - idsBefore == N;
                 if (ingested) {
-                    doneAt.putIfAbsent("ingest", now);
+                    if (doneAt.putIfAbsent("ingest", now) == null) {
+                        footprint[0] = outbox.footprint();
+                    }
                     for (String sink : List.of("influx", "archive", "partner")) {
                         if (outbox.empty(sink)) {
                             doneAt.putIfAbsent(sink, now);
@@ -235,13 +245,18 @@ class DrainBenchmark {
                 return partner.requests.get() >= N && doneAt.size() == 4;
             });
             double seconds = (System.nanoTime() - start) / 1e9;
-            long rss = peakRssKb(pid);
-            String cpu = cpuPerMessage(pid);
+            long rss = 0;
+            long bundleCpuMs = 0;
+            for (long pid : pids) {
+                rss = Math.max(rss, peakRssKb(pid));
+                bundleCpuMs += Services.cpuMs(pid);
+            }
+            String cpu = cpuPerMessage(pids);
             Machine machine = postgres == null
-                    ? Machine.of("bundle", Services.cpuMs(pid), "broker", broker.cpuMs() - servicesBefore[0],
+                    ? Machine.of("bundle", bundleCpuMs, "broker", broker.cpuMs() - servicesBefore[0],
                             "influxdb", influx.cpuMs() - servicesBefore[1], "s3", s3.cpuMs() - servicesBefore[2],
                             "partner", partner.cpuMs() - servicesBefore[3])
-                    : Machine.of("bundle", Services.cpuMs(pid), "broker", broker.cpuMs() - servicesBefore[0],
+                    : Machine.of("bundle", bundleCpuMs, "broker", broker.cpuMs() - servicesBefore[0],
                             "influxdb", influx.cpuMs() - servicesBefore[1], "s3", s3.cpuMs() - servicesBefore[2],
                             "partner", partner.cpuMs() - servicesBefore[3], "postgresql", postgres.cpuMs() - servicesBefore[4]);
             if (postgres == null) {
@@ -249,7 +264,9 @@ class DrainBenchmark {
                 await().atMost(Duration.ofMinutes(1)).until(() -> OutboxDb.count(bundle.outbox(), "PRAGMA freelist_count") <= 2048);
             }
             long after = outbox.sizeKb();
-            bundle.stop();
+            for (Bundle instance : instances) {
+                instance.stop();
+            }
 
             assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
                     "every point in InfluxDB, once");
@@ -262,10 +279,33 @@ class DrainBenchmark {
                 stages.append(String.format(Locale.ROOT, "; keys remembered before: %,d", SEEN_KEYS));
             }
             if (postgres != null) {
-                stages.append("; the outbox in PostgreSQL");
+                stages.append(String.format(Locale.ROOT, "; the outbox in PostgreSQL, %d instance%s; %s; %s", INSTANCES,
+                        INSTANCES == 1 ? "" : "s", footprint[0], outbox.keysFootprint()));
             }
-            return new Run("bundle", qos, seconds, rss, outboxPeak[0], after, "done at:" + stages, cpu, machine);
+            return new Run(INSTANCES == 1 ? "bundle" : "bundle×" + INSTANCES, qos, seconds, rss, outboxPeak[0], after,
+                    "done at:" + stages, cpu, machine);
         }
+    }
+
+    /** One instance of the bundle with the benchmark's three sinks (all alike: with PostgreSQL they share its outbox). */
+    static Bundle instance(int qos, Mosquitto broker, Influx influx, S3Proxy s3, CountingPartner partner, Postgres postgres) {
+        Bundle bundle = new Bundle(broker, influx)
+                .with("FANOUT_MQTT_QOS", String.valueOf(qos))
+                .with("FANOUT_SINKS", "influx,archive,partner")
+                .with("FANOUT_SINK_INFLUX_LINGER_MS", "200")
+                .withS3Sink("archive", s3, "archive")
+                .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
+                .withHttpSink("partner", partner.url())
+                .with("FANOUT_SINK_PARTNER_CONCURRENCY", System.getProperty("bench.partner-concurrency", "8"))
+                .with("FANOUT_SINK_PARTNER_BATCH_SIZE", System.getProperty("bench.partner-batch-size", "500"))
+                // the drained backlog's space goes back to the filesystem at the next maintenance
+                .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
+                // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
+                .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
+        if (postgres != null) {
+            bundle.withOutboxIn(postgres);
+        }
+        return bundle;
     }
 
     static OutboxWatch sqliteWatch(Bundle bundle) {
@@ -298,6 +338,23 @@ class DrainBenchmark {
                 return count("SELECT pg_database_size(current_database()) / 1024");
             }
 
+            public String footprint() throws Exception {
+                long messages = count("SELECT count(*) FROM message");
+                long deliveries = count("SELECT count(*) FROM delivery");
+                long messageBytes = count("SELECT pg_total_relation_size('message')");
+                long deliveryBytes = count("SELECT pg_total_relation_size('delivery')");
+                // the tables' space includes rows already deleted that PostgreSQL has not reused yet
+                return String.format(Locale.ROOT, "once stored: %,d messages waiting in %,d kB (%,d B each), %,d deliveries in %,d kB (%,d B each)",
+                        messages, messageBytes / 1024, messageBytes / Math.max(1, messages),
+                        deliveries, deliveryBytes / 1024, deliveryBytes / Math.max(1, deliveries));
+            }
+
+            public String keysFootprint() throws Exception {
+                long keys = count("SELECT count(*) FROM seen");
+                long bytes = count("SELECT pg_total_relation_size('seen')");
+                return String.format(Locale.ROOT, "%,d keys remembered in %,d kB (%,d B each)", keys, bytes / 1024, bytes / Math.max(1, keys));
+            }
+
             private long count(String sql) throws Exception {
                 try (java.sql.Connection db = postgres.connect(); java.sql.ResultSet rs = db.createStatement().executeQuery(sql)) {
                     return rs.next() ? rs.getLong(1) : 0;
@@ -315,13 +372,17 @@ class DrainBenchmark {
     /**
      * Where the bundle's CPU went, per message, by thread (from the JVM's thread dump, which gives each thread's
      * CPU time): receive (Paho's threads: reading, parsing and checking in the ingest route), store (the outbox
-     * writer: the group commit and the acknowledgements), each sink's threads, and the JVM's own (GC, JIT).
+     * writer: the group commit and the acknowledgements), each sink's threads, and the JVM's own (GC, JIT); of every
+     * instance together when several share the drain.
      */
-    static String cpuPerMessage(long pid) throws IOException, InterruptedException {
-        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(pid),
-                "Thread.print").redirectErrorStream(true).start();
-        List<String> lines = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-        jcmd.waitFor();
+    static String cpuPerMessage(List<Long> pids) throws IOException, InterruptedException {
+        List<String> lines = new ArrayList<>();
+        for (long pid : pids) {
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(pid),
+                    "Thread.print").redirectErrorStream(true).start();
+            lines.addAll(new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList());
+            jcmd.waitFor();
+        }
         java.util.Map<String, Double> ms = new java.util.LinkedHashMap<>();
         for (String step : List.of("receive", "store", "influx", "archive", "partner", "gc", "jit", "other")) {
             ms.put(step, 0.0);
