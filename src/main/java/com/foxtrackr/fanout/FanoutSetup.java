@@ -10,12 +10,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.apache.camel.CamelContext;
-import org.apache.camel.cluster.CamelClusterEventListener;
 import org.apache.camel.Processor;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
-import org.apache.camel.model.Model;
-import org.apache.camel.model.RouteDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -40,7 +37,6 @@ import com.foxtrackr.fanout.observe.Metrics;
 import com.foxtrackr.fanout.observe.Progress;
 import com.foxtrackr.fanout.observe.StatusPage;
 import com.foxtrackr.fanout.outbox.Backlog;
-import com.foxtrackr.fanout.outbox.DeadLetters;
 import com.foxtrackr.fanout.outbox.Outbox;
 import com.foxtrackr.fanout.outbox.OutboxComponent;
 import com.foxtrackr.fanout.outbox.Sink;
@@ -50,6 +46,7 @@ import com.foxtrackr.fanout.source.MqttConnection;
 import com.foxtrackr.fanout.source.MqttInflightStore;
 import com.foxtrackr.fanout.source.MqttSourceComponent;
 import com.foxtrackr.fanout.source.PostgresClusterService;
+import com.foxtrackr.fanout.source.SqliteInflightDb;
 import com.foxtrackr.fanout.source.SourceState;
 
 /**
@@ -162,7 +159,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         context.addComponent("outbox", new OutboxComponent(outbox));
         try {
             inflight = Stores.shared(settings) ? Stores.inflight(settings)
-                    : new MqttInflightStore.SqliteDb(dataDir.resolve("mqtt-inflight.db"), synchronous);
+                    : new SqliteInflightDb(dataDir.resolve("mqtt-inflight.db"), synchronous);
         } catch (java.sql.SQLException e) {
             throw new ConfigException("fanout.data-dir", "('" + dataDir.toAbsolutePath() + "') cannot hold the MQTT state: " + e.getMessage());
         }
@@ -212,36 +209,6 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             String where = Stores.where(settings, dataDir);
             probes.add(0, new CheckCommand.Probe("outbox", Stores.shared(settings) ? "fanout.outbox.*" : "fanout.data-dir", () -> "opened " + where));
             throw new CheckCommand.Done(CheckCommand.run(probes, System.out));
-        }
-    }
-
-    /** With a shared outbox, the source is another instance's until this one takes it; its state says which. */
-    private void standBy(String source, SourceState state) {
-        state.standby = true;
-        sourceLocks.onHolder(source, holder -> state.heldBy = holder);
-        try {
-            sourceLocks.getView(source).addEventListener((CamelClusterEventListener.Leadership) (view, leader) -> {
-                boolean taken = view.getLocalMember().isLeader();
-                if (taken && state.standby) {
-                    state.taken.incrementAndGet();
-                }
-                state.standby = !taken;
-            });
-        } catch (Exception e) {
-            throw org.apache.camel.RuntimeCamelException.wrapRuntimeException(e);
-        }
-    }
-
-    /** Makes the endpoint a route starts from, with the parameters of the template it was made from, as its creation would. */
-    private static void makeFirstEndpoint(CamelContext context, String routeId) {
-        RouteDefinition route = context.getCamelContextExtension().getContextPlugin(Model.class).getRouteDefinition(routeId);
-        java.util.Properties parameters = new java.util.Properties();
-        parameters.putAll(route.getTemplateParameters());
-        context.getPropertiesComponent().setLocalProperties(parameters);
-        try {
-            context.getEndpoint(route.getInput().getEndpointUri());
-        } finally {
-            context.getPropertiesComponent().setLocalProperties(null);
         }
     }
 
@@ -301,7 +268,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
                             : () -> Probes.broker(mqtt, clientId, settings.text(prefix + "topic"), (int) settings.number("fanout.mqtt.qos", 2, 0, 2))));
             SourceState state = sourceStates.of(clientId);
             if (sourceLocks != null) {
-                standBy(source, state);
+                sourceLocks.report(source, state);
             }
             FanoutHealth.source(context, source, state);
             metrics.source(state);
@@ -335,7 +302,7 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
             if (checkOnly) {
                 // the sink's outbox: endpoint checks its options (ranges, kinds, topics) as the route is made,
                 // which a check does not reach: made here, so that check says what a start would
-                makeFirstEndpoint(context, "sink-" + sink);
+                Templates.makeFirstEndpoint(context, "sink-" + sink);
             }
             Templates.checkSteps(context, prefix, parameters.get("steps"));
             if (parameters.containsKey("max-age-ms")) {

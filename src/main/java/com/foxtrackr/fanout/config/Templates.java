@@ -4,11 +4,13 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.TemplatedRouteBuilder;
 import org.apache.camel.model.Model;
+import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.model.RouteTemplateDefinition;
 import org.apache.camel.model.RouteTemplateParameterDefinition;
 
@@ -113,6 +115,19 @@ public final class Templates {
         return String.join(", ", context.getCamelContextExtension().getContextPlugin(Model.class)
                 .getRouteTemplateDefinitions().stream().map(RouteTemplateDefinition::getId)
                 .filter(id -> id.startsWith("sink-")).map(id -> id.substring(5)).sorted().toList());
+    }
+
+    /** Makes the endpoint a route starts from, with the parameters of the template it was made from, as its creation would. */
+    public static void makeFirstEndpoint(CamelContext context, String routeId) {
+        RouteDefinition route = context.getCamelContextExtension().getContextPlugin(Model.class).getRouteDefinition(routeId);
+        Properties parameters = new Properties();
+        parameters.putAll(route.getTemplateParameters());
+        context.getPropertiesComponent().setLocalProperties(parameters);
+        try {
+            context.getEndpoint(route.getInput().getEndpointUri());
+        } finally {
+            context.getPropertiesComponent().setLocalProperties(null);
+        }
     }
 
     /**

@@ -12,10 +12,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.camel.Consumer;
+import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.http.base.HttpOperationFailedException;
+import org.apache.camel.spi.PollingConsumerPollStrategy;
 import org.apache.camel.support.ScheduledPollConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +55,38 @@ public class OutboxConsumer extends ScheduledPollConsumer {
         this.endpoint = endpoint;
         this.store = endpoint.getComponent().store();
         this.sinkName = endpoint.sinkName();
+        setPollStrategy(new StoreTrouble());
+    }
+
+    /**
+     * A poll fails when the outbox cannot be read or written (PostgreSQL down, a full disk): said once when it
+     * starts and once when it ends, where Camel's default strategy would warn at every poll of every sink.
+     */
+    private final class StoreTrouble implements PollingConsumerPollStrategy {
+        private String error;
+
+        @Override
+        public boolean begin(Consumer consumer, Endpoint endpoint) {
+            return true;
+        }
+
+        @Override
+        public void commit(Consumer consumer, Endpoint endpoint, int polledMessages) {
+            if (error != null) {
+                error = null;
+                LOG.info("sink={} state=outbox-working", sinkName);
+            }
+        }
+
+        @Override
+        public boolean rollback(Consumer consumer, Endpoint endpoint, int retryCounter, Exception cause) {
+            String reason = MessageValidator.reason(cause);
+            if (error == null) {
+                LOG.warn("sink={} state=outbox-failing error=\"{}\" note=\"tried again at every poll; nothing is lost\"", sinkName, reason);
+            }
+            error = reason;
+            return false; // tried again at the next poll
+        }
     }
 
     @Override

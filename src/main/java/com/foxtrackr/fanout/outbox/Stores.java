@@ -8,6 +8,7 @@ import com.foxtrackr.fanout.config.Secrets;
 import com.foxtrackr.fanout.config.Settings;
 import com.foxtrackr.fanout.source.MqttInflightStore;
 import com.foxtrackr.fanout.source.PostgresClusterService;
+import com.foxtrackr.fanout.source.PostgresInflightDb;
 
 /**
  * The outbox the configuration asks for: PostgreSQL, which several instances share, when fanout.outbox.url is set
@@ -64,7 +65,7 @@ public final class Stores {
 
     /** With a shared outbox: the MQTT clients' in-flight state in it too, for the instance that takes a source over. */
     public static MqttInflightStore.Db inflight(Settings settings) {
-        return new MqttInflightStore.PostgresDb(settings.text(URL), settings.text("fanout.outbox.user"), settings.text("fanout.outbox.password"));
+        return new PostgresInflightDb(settings.text(URL), settings.text("fanout.outbox.user"), settings.text("fanout.outbox.password"));
     }
 
     /** Where the outbox is, in words for the check and the status page. */

@@ -9,12 +9,18 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
+import org.apache.camel.RuntimeCamelException;
+import org.apache.camel.cluster.CamelClusterEventListener;
 import org.apache.camel.cluster.CamelClusterMember;
 import org.apache.camel.support.cluster.AbstractCamelClusterService;
 import org.apache.camel.support.cluster.AbstractCamelClusterView;
@@ -37,7 +43,7 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
     private final long intervalMs;
     private ScheduledExecutorService checks;
     /** Told, at every check, which instance holds a source (null: none that could be seen). */
-    private final java.util.Map<String, java.util.function.Consumer<String>> holderListeners = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Consumer<String>> holderListeners = new ConcurrentHashMap<>();
 
     /** {@code instance} names this instance in the log and in PostgreSQL (application_name of its lock connections). */
     public PostgresClusterService(String instance, String url, String user, String password, long intervalMs) {
@@ -79,9 +85,24 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
         checks.shutdownNow();
     }
 
-    /** At every check of the source: the instance that holds it, by its name (null when none could be seen). */
-    public void onHolder(String namespace, java.util.function.Consumer<String> listener) {
-        holderListeners.put(namespace, listener);
+    /**
+     * Keeps the source's state for health, metrics and the status page: standing by until this instance takes the
+     * source, which instance holds it (told at every check), and how often this one took it.
+     */
+    public void report(String source, SourceState state) {
+        state.standby = true;
+        holderListeners.put(source, holder -> state.heldBy = holder);
+        try {
+            getView(source).addEventListener((CamelClusterEventListener.Leadership) (view, leader) -> {
+                boolean taken = view.getLocalMember().isLeader();
+                if (taken && state.standby) {
+                    state.taken.incrementAndGet();
+                }
+                state.standby = !taken;
+            });
+        } catch (Exception e) {
+            throw RuntimeCamelException.wrapRuntimeException(e);
+        }
     }
 
     @Override
@@ -110,7 +131,7 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
         private final Member local = new Member();
         private Connection lock;
         private volatile boolean leader;
-        private java.util.concurrent.ScheduledFuture<?> task;
+        private ScheduledFuture<?> task;
 
         View(PostgresClusterService service, String namespace) {
             super(service, namespace);
