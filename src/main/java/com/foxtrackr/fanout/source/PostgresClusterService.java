@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Camel's cluster service on PostgreSQL alone, for the master: component: the leader of a namespace (a source) is
  * the instance that holds a session-level advisory lock on its key. PostgreSQL releases the lock when the holder's
- * connection ends, so a killed instance frees its sources at once; a holder whose host vanishes is noticed by the
- * TCP keepalives set on the lock's connection (about 11 s with the default interval). The holder checks its connection at every interval and
+ * connection ends, so a killed instance frees its sources at once; a holder whose host vanishes or whose process
+ * hangs is ended by PostgreSQL itself (TCP keepalives, idle_session_timeout) about 11 s after its last check, with
+ * the default interval. The holder checks its connection at every interval and
  * gives the source up as soon as it cannot: before PostgreSQL can let another instance take it.
  */
 public final class PostgresClusterService extends AbstractCamelClusterService<PostgresClusterService.View> {
@@ -54,11 +55,13 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
         credentials.setProperty("password", password);
         credentials.setProperty("ApplicationName", APPLICATION + " " + instance);
         // A holder that cannot reach PostgreSQL gives its sources up after at most an interval and a socket
-        // timeout; PostgreSQL releases the lock of a connection it cannot reach after its keepalives (below),
-        // 3 s later than that, so the holder stops before another instance can take the source. The timeout is
-        // generous: a busy machine's slow answer should not hand the source over.
+        // timeout; PostgreSQL releases the lock of a holder it has not heard from 3 s later than that (by the
+        // keepalives when its host vanished, by idle_session_timeout when it hangs), so the holder stops before
+        // another instance can take the source. The timeout is generous: a busy machine's slow answer should
+        // not hand the source over.
         long socketTimeoutS = Math.max(1, 3 * intervalMs / 1000);
-        keepalivesIdleS = Math.max(1, (intervalMs + 999) / 1000 + socketTimeoutS + 3 - KEEPALIVES_INTERVAL_S * KEEPALIVES_COUNT);
+        silentS = (intervalMs + 999) / 1000 + socketTimeoutS + 3;
+        keepalivesIdleS = Math.max(1, silentS - KEEPALIVES_INTERVAL_S * KEEPALIVES_COUNT);
         credentials.setProperty("connectTimeout", String.valueOf(Math.max(1, intervalMs / 1000)));
         credentials.setProperty("socketTimeout", String.valueOf(socketTimeoutS));
         credentials.setProperty("tcpKeepAlive", "true");
@@ -66,7 +69,8 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
 
     private static final int KEEPALIVES_INTERVAL_S = 2;
     private static final int KEEPALIVES_COUNT = 3;
-    /** 5 s with the default interval of 2 s: a vanished holder's lock is released about 11 s after its last check. */
+    /** How long after its last check a silent holder's lock is released: 11 s with the default interval of 2 s. */
+    private final long silentS;
     private final long keepalivesIdleS;
 
     @Override
@@ -178,6 +182,14 @@ public final class PostgresClusterService extends AbstractCamelClusterService<Po
                         // a holder whose host vanished is noticed, and its lock released, after these keepalives
                         s.execute("SET tcp_keepalives_idle = " + service.keepalivesIdleS + "; SET tcp_keepalives_interval = "
                                 + KEEPALIVES_INTERVAL_S + "; SET tcp_keepalives_count = " + KEEPALIVES_COUNT);
+                    }
+                    try (Statement s = lock.createStatement()) {
+                        // a holder that stops checking (a hung process, a long pause) is ended by PostgreSQL itself
+                        s.execute("SET idle_session_timeout = " + service.silentS * 1000);
+                    } catch (SQLException e) {
+                        if (!"42704".equals(e.getSQLState())) {
+                            throw e;
+                        } // before PostgreSQL 14, which does not have it: a hung holder keeps the source
                     }
                 }
                 if (!leader) {

@@ -220,6 +220,14 @@ final class Bundle implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    /** SIGSTOP, and SIGCONT with false: a process that hangs, with its connections open, and comes back. */
+    void freeze(boolean frozen) throws IOException, InterruptedException {
+        int exit = new ProcessBuilder("kill", frozen ? "-STOP" : "-CONT", String.valueOf(process.pid())).start().waitFor();
+        if (exit != 0) {
+            throw new IllegalStateException("kill " + (frozen ? "-STOP" : "-CONT") + " exited with " + exit);
+        }
+    }
+
     record CliResult(int exit, byte[] out, String err) {
         String text() {
             return new String(out, java.nio.charset.StandardCharsets.UTF_8);
