@@ -18,6 +18,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.http.base.HttpOperationFailedException;
+import org.apache.camel.spi.ExceptionHandler;
 import org.apache.camel.spi.PollingConsumerPollStrategy;
 import org.apache.camel.support.ScheduledPollConsumer;
 import org.slf4j.Logger;
@@ -55,14 +56,17 @@ public class OutboxConsumer extends ScheduledPollConsumer {
         this.endpoint = endpoint;
         this.store = endpoint.getComponent().store();
         this.sinkName = endpoint.sinkName();
-        setPollStrategy(new StoreTrouble());
+        StoreTrouble trouble = new StoreTrouble();
+        setPollStrategy(trouble);
+        setExceptionHandler(trouble);
     }
 
     /**
      * A poll fails when the outbox cannot be read or written (PostgreSQL down, a full disk): said once when it
-     * starts and once when it ends, where Camel's default strategy would warn at every poll of every sink.
+     * starts and once when it ends, where Camel would warn at every poll of every sink (the consumer's exception
+     * handler is given every failed poll that its strategy does not retry at once).
      */
-    private final class StoreTrouble implements PollingConsumerPollStrategy {
+    private final class StoreTrouble implements PollingConsumerPollStrategy, ExceptionHandler {
         private String error;
 
         @Override
@@ -86,6 +90,21 @@ public class OutboxConsumer extends ScheduledPollConsumer {
             }
             error = reason;
             return false; // tried again at the next poll
+        }
+
+        @Override
+        public void handleException(Throwable exception) {
+            handleException(null, null, exception);
+        }
+
+        @Override
+        public void handleException(String message, Throwable exception) {
+            handleException(message, null, exception);
+        }
+
+        @Override
+        public void handleException(String message, Exchange exchange, Throwable exception) {
+            LOG.debug("sink={} {}", sinkName, message, exception); // said by rollback, once
         }
     }
 

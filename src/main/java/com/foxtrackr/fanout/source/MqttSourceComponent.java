@@ -259,7 +259,12 @@ public class MqttSourceComponent extends PahoComponent {
         @Override
         protected void doShutdown() throws Exception {
             released = true;
-            super.doShutdown();
+            if (!startedByMaster()) {
+                super.doShutdown();
+            }
+            // else: camel-master 4.17 shuts its consumer down when the source is given up, and a consumer's shutdown
+            // shuts down the route's processor too, which the next consumer needs when the source is taken again:
+            // what it received was refused (RejectedExecutionException) until a restart
         }
 
         /** Both messages through the route, without an acknowledgement: see MqttInflightStore.Rescue. */
