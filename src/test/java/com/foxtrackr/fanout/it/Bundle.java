@@ -23,8 +23,10 @@ import static org.awaitility.Awaitility.await;
 final class Bundle implements AutoCloseable {
     static final Path JAR = Path.of(System.getProperty("fanout.jar", "target/foxtrackr-fanout.jar")).toAbsolutePath();
     static final Path HOME = Path.of(System.getProperty("fanout.home", ".")).toAbsolutePath();
-    /** The README's run command: a fixed heap of 256 MB, taken at start. */
-    static final List<String> JVM_OPTIONS = List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch");
+    /** A fixed heap of 256 MB, taken at start. */
+    static final List<String> HEAP_OPTIONS = List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch");
+    /** The README's run command: the heap, and the classes a start loads from the archive the package step makes. */
+    static final List<String> JVM_OPTIONS = withClassArchive(HEAP_OPTIONS, com.foxtrackr.fanout.cli.ClassArchiveCommand.archiveOf(JAR));
 
     /** HTTP/1.1 as Prometheus and curl speak it: the JDK's default upgrade to HTTP/2 sometimes gets no answer from Vert.x. */
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -32,6 +34,7 @@ final class Bundle implements AutoCloseable {
     final Path dataDir;
     final Map<String, String> env = new HashMap<>();
     private List<String> arguments = List.of();
+    private List<String> jvmOptions = JVM_OPTIONS;
     final int httpPort = Services.freePort();
     private final Path workDir;
     /** Whether the FANOUT_* variables of the tests' own environment reach the bundle. */
@@ -78,6 +81,18 @@ final class Bundle implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
+    }
+
+    static List<String> withClassArchive(List<String> options, Path archive) {
+        List<String> all = new ArrayList<>(options);
+        all.add("-XX:SharedArchiveFile=" + archive);
+        return List.copyOf(all);
+    }
+
+    /** The JVM's options for the next starts (the run command's by default). */
+    Bundle withJvmOptions(List<String> options) {
+        this.jvmOptions = options;
+        return this;
     }
 
     /** Arguments of the jar for each start, such as --config-dir DIR. */
@@ -162,7 +177,7 @@ final class Bundle implements AutoCloseable {
     Process launch() {
         log = dataDir.resolve("bundle-" + (++starts) + ".log");
         List<String> command = new ArrayList<>(List.of(javaBinary()));
-        command.addAll(JVM_OPTIONS);
+        command.addAll(jvmOptions);
         command.addAll(List.of("-jar", JAR.toString()));
         command.addAll(arguments);
         ProcessBuilder builder = new ProcessBuilder(command)
@@ -318,7 +333,7 @@ final class Bundle implements AutoCloseable {
         return Double.NaN;
     }
 
-    private static String javaBinary() {
+    static String javaBinary() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 

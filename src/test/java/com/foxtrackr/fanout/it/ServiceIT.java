@@ -22,7 +22,8 @@ class ServiceIT {
     @Test
     void should_ship_a_unit_that_runs_the_readmes_command() throws Exception {
         Map<String, String> service = section("Service");
-        assertEquals("/usr/bin/java " + String.join(" ", Bundle.JVM_OPTIONS) + " -jar /opt/foxtrackr-fanout/foxtrackr-fanout.jar",
+        List<String> options = Bundle.withClassArchive(Bundle.HEAP_OPTIONS, Path.of("/opt/foxtrackr-fanout/foxtrackr-fanout.jsa"));
+        assertEquals("/usr/bin/java " + String.join(" ", options) + " -jar /opt/foxtrackr-fanout/foxtrackr-fanout.jar",
                 service.get("ExecStart"));
         assertEquals("/opt/foxtrackr-fanout", service.get("WorkingDirectory"));
         assertEquals("/etc/foxtrackr-fanout/environment", service.get("EnvironmentFile"));
@@ -49,6 +50,53 @@ class ServiceIT {
             assertTrue(bundle.output().contains("stopped: nothing is lost; pending in the outbox, delivered after the next start: influx=5"),
                     bundle.output());
         }
+    }
+
+    // The unit makes the class archive for the jar it runs, from its folder, before a start when the jar is newer (a
+    // new version copied in), and leaves it alone otherwise; the JVM then maps it (-Xshare:on fails if it cannot).
+    @Test
+    void should_make_the_class_archive_for_its_jar_when_the_jar_is_newer() throws Exception {
+        Path folder = Services.tempDir("fanout-service");
+        Files.copy(Bundle.JAR, folder.resolve("foxtrackr-fanout.jar"));
+        Files.copy(Bundle.HOME.resolve("application.properties"), folder.resolve("application.properties"));
+        try (var routes = Files.list(Bundle.HOME.resolve("routes"))) {
+            Files.createDirectories(folder.resolve("routes"));
+            for (Path route : routes.toList()) {
+                Files.copy(route, folder.resolve("routes").resolve(route.getFileName()));
+            }
+        }
+        String pre = section("Service").get("ExecStartPre");
+        assertTrue(pre.startsWith("-/bin/sh -c '"), "a failure to make it does not stop the start: " + pre);
+        String script = pre.substring("-/bin/sh -c '".length(), pre.length() - 1).replace("/usr/bin/java", Bundle.javaBinary());
+        Path archive = folder.resolve("foxtrackr-fanout.jsa");
+
+        assertEquals(0, run(folder, "/bin/sh", "-c", script));
+        assertTrue(Files.isRegularFile(archive), "made " + archive);
+        assertEquals(0, run(folder, Bundle.javaBinary(), "-Xshare:on", "-XX:SharedArchiveFile=" + archive, "-jar",
+                folder.resolve("foxtrackr-fanout.jar").toString(), "--version"), "the JVM maps the archive for this jar");
+        var made = Files.getLastModifiedTime(archive);
+        assertEquals(0, run(folder, "/bin/sh", "-c", script));
+        assertEquals(made, Files.getLastModifiedTime(archive), "not made again for the same jar");
+    }
+
+    // The package step makes the archive that the README's run command names, for the jar it built.
+    @Test
+    void should_build_the_class_archive_the_run_command_uses() throws Exception {
+        String archive = Bundle.JVM_OPTIONS.stream().filter(option -> option.startsWith("-XX:SharedArchiveFile=")).findFirst().orElseThrow();
+        assertTrue(Files.readString(Bundle.HOME.resolve("README.md")).contains(
+                "-XX:SharedArchiveFile=target/foxtrackr-fanout.jsa -jar target/foxtrackr-fanout.jar"), "the README's run command uses it");
+        assertEquals(0, run(Bundle.HOME, Bundle.javaBinary(), "-Xshare:on", archive, "-jar", "target/foxtrackr-fanout.jar", "--version"),
+                "the JVM maps the archive for the built jar");
+    }
+
+    static int run(Path folder, String... command) throws Exception {
+        Process process = new ProcessBuilder(command).directory(folder.toFile()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int exit = process.waitFor();
+        if (exit != 0) {
+            System.out.println(String.join(" ", command) + " ended with " + exit + ":\n" + output);
+        }
+        return exit;
     }
 
     /** The keys of one section of the unit file. */
