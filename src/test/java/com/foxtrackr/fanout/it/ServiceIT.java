@@ -22,7 +22,7 @@ class ServiceIT {
     @Test
     void should_ship_a_unit_that_runs_the_readmes_command() throws Exception {
         Map<String, String> service = section("Service");
-        List<String> options = Bundle.withClassArchive(Bundle.HEAP_OPTIONS, Path.of("/opt/foxtrackr-fanout/foxtrackr-fanout.jsa"));
+        List<String> options = Bundle.withClassArchive(Bundle.RUN_OPTIONS, Path.of("/opt/foxtrackr-fanout/foxtrackr-fanout.jsa"));
         assertEquals("/usr/bin/java " + String.join(" ", options) + " -jar /opt/foxtrackr-fanout/foxtrackr-fanout.jar",
                 service.get("ExecStart"));
         assertEquals("/opt/foxtrackr-fanout", service.get("WorkingDirectory"));

@@ -17,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The start benchmark (bin/bench start): how long a restart holds up the feed. The built jar with InfluxDB, an S3
  * archive and a partner is restarted with messages waiting in its session, as after a route edit: from the process's
  * start to the first message stored in the outbox, and the CPU time the process has used by then. Five starts with
- * the run command (the class archive the package step makes) and five with the same command without it,
- * alternating; the medians go to target/bench-results.txt. It fails if a count is off at the end.
+ * the run command (the class archive the package step makes) and five with the same command without it, and five
+ * of another build given as -Dbench.start-before=JAR (the version before a change, run as it was: with the JVM options
+ * of -Dbench.start-before-options, by default the run command before the class archive), alternating; the medians go to target/bench-results.txt. It fails if a count is off at the end.
  */
 class StartBenchmark {
     static final int STARTS = Integer.getInteger("bench.starts", 5);
@@ -26,6 +27,9 @@ class StartBenchmark {
     static final int WAITING = 100;
 
     record Start(double seconds, long cpuMs) {
+    }
+
+    record Variant(java.nio.file.Path jar, List<String> jvmOptions) {
     }
 
     @Test
@@ -39,17 +43,22 @@ class StartBenchmark {
             bundle.start();
             bundle.awaitLog("state=subscribed");
             bundle.stop();
-            Map<String, List<String>> variants = new LinkedHashMap<>();
-            variants.put("the run command (class archive)", Bundle.JVM_OPTIONS);
-            variants.put("without the class archive", Bundle.HEAP_OPTIONS);
+            Map<String, Variant> variants = new LinkedHashMap<>();
+            variants.put("the run command (class archive)", new Variant(Bundle.JAR, Bundle.JVM_OPTIONS));
+            variants.put("without the class archive", new Variant(Bundle.JAR, Bundle.RUN_OPTIONS));
+            String before = System.getProperty("bench.start-before", "");
+            if (!before.isBlank()) {
+                variants.put("the version before", new Variant(java.nio.file.Path.of(before).toAbsolutePath(),
+                        List.of(System.getProperty("bench.start-before-options", "-Xms256m -Xmx256m -XX:+AlwaysPreTouch").split(" "))));
+            }
             Map<String, List<Start>> starts = new LinkedHashMap<>();
             int published = 0;
             for (int i = 0; i < STARTS; i++) {
-                for (Map.Entry<String, List<String>> variant : variants.entrySet()) {
+                for (Map.Entry<String, Variant> variant : variants.entrySet()) {
                     Publisher.backlog(broker, 1, published, published + WAITING);
                     published += WAITING;
                     long storedBefore = storedSoFar(bundle);
-                    bundle.withJvmOptions(variant.getValue());
+                    bundle.withJar(variant.getValue().jar()).withJvmOptions(variant.getValue().jvmOptions());
                     long launched = System.nanoTime();
                     bundle.launch();
                     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
@@ -63,7 +72,7 @@ class StartBenchmark {
             }
             // every message waited for, delivered once to each sink
             int total = published;
-            bundle.withJvmOptions(Bundle.JVM_OPTIONS).start();
+            bundle.withJar(Bundle.JAR).withJvmOptions(Bundle.JVM_OPTIONS).start();
             await().atMost(Duration.ofMinutes(2)).until(() -> partner.requests.get() >= total && s3.payloads("archive").size() >= total
                     && influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value") >= total);
             bundle.stop();
