@@ -36,6 +36,9 @@ final class CountingPartner implements AutoCloseable {
     /** The most requests it held at once, each waiting for its answer. */
     final AtomicLong peakInFlight = new AtomicLong();
     private final AtomicLong inFlight = new AtomicLong();
+    /** With recordArrivals: {the payload's timeMs, the time it arrived} for each call taken. */
+    final java.util.Queue<long[]> arrivals = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    volatile boolean recordArrivals;
     private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     private final HttpServer server;
 
@@ -61,7 +64,11 @@ final class CountingPartner implements AutoCloseable {
                         held.add(request);
                         holdOn = null; // the first such call only
                     } else {
-                        keysByPayload.computeIfAbsent(body.toString(StandardCharsets.UTF_8), p -> ConcurrentHashMap.newKeySet())
+                        String payload = body.toString(StandardCharsets.UTF_8);
+                        if (recordArrivals) {
+                            arrivals.add(new long[] {timeMs(payload), System.currentTimeMillis()});
+                        }
+                        keysByPayload.computeIfAbsent(payload, p -> ConcurrentHashMap.newKeySet())
                                 .add(request.getHeader("Idempotency-Key"));
                         requests.incrementAndGet();
                         if (answerDelayMs == 0) {
@@ -92,6 +99,16 @@ final class CountingPartner implements AutoCloseable {
     }
 
     /** CPU time of its event loop so far: what the partner's side of the calls costs this machine. */
+    /** A payload's "timeMs" field, read without a JSON parser (the partner must cost little per call). */
+    static long timeMs(String payload) {
+        int at = payload.indexOf("\"timeMs\":") + 9;
+        int end = at;
+        while (end < payload.length() && Character.isDigit(payload.charAt(end))) {
+            end++;
+        }
+        return at < 9 || end == at ? -1 : Long.parseLong(payload.substring(at, end));
+    }
+
     long cpuMs() {
         return Services.threadCpuMs(name -> name.startsWith("vert.x-eventloop"));
     }
