@@ -84,6 +84,13 @@ final class Bundle implements AutoCloseable {
         env.put("FANOUT_HTTP_PORT", String.valueOf(httpPort));
     }
 
+    /** A benchmark's -Dbench.jvm-options="...": the bundle's JVM options instead of the run command's (the class archive stays). */
+    static List<String> benchJvmOptions() {
+        String options = System.getProperty("bench.jvm-options");
+        return options == null ? JVM_OPTIONS
+                : withClassArchive(List.of(options.trim().split(" +")), com.foxtrackr.fanout.cli.ClassArchiveCommand.archiveOf(JAR));
+    }
+
     static List<String> withClassArchive(List<String> options, Path archive) {
         List<String> all = new ArrayList<>(options);
         all.add("-XX:SharedArchiveFile=" + archive);

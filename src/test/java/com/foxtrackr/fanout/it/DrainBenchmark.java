@@ -301,7 +301,8 @@ class DrainBenchmark {
                 // the drained backlog's space goes back to the filesystem at the next maintenance
                 .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
                 // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
-                .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)));
+                .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)))
+                .withJvmOptions(Bundle.benchJvmOptions());
         if (postgres != null) {
             bundle.withOutboxIn(postgres);
         }

@@ -24,10 +24,6 @@ class SteadyLoadBenchmark {
     static final int SECONDS = Integer.getInteger("bench.steady-seconds", 60);
     /** The first seconds of load, when the just-started bundle's code is still being compiled: reported apart too. */
     static final int WARM_UP_SECONDS = Integer.getInteger("bench.steady-warm-up-seconds", 10);
-    /** -Dbench.jvm-options="...": the bundle's JVM options instead of the run command's (the class archive stays). */
-    static final java.util.List<String> JVM_OPTIONS = System.getProperty("bench.jvm-options") == null ? Bundle.JVM_OPTIONS
-            : Bundle.withClassArchive(java.util.List.of(System.getProperty("bench.jvm-options").trim().split(" +")),
-                    com.foxtrackr.fanout.cli.ClassArchiveCommand.archiveOf(Bundle.JAR));
 
     @Test
     void hold_a_steady_load() throws Exception {
@@ -46,7 +42,7 @@ class SteadyLoadBenchmark {
                      .withHttpSink("partner", partner.url())
                      .with("FANOUT_SINK_PARTNER_LINGER_MS", "50")
                      .with("JAVA_TOOL_OPTIONS", "-Xlog:gc:file=" + GC_LOG)
-                     .withJvmOptions(JVM_OPTIONS)
+                     .withJvmOptions(Bundle.benchJvmOptions())
                      .start()) {
             partner.recordArrivals = true;
             // each process's CPU every 250 ms: what else ran when messages were late
