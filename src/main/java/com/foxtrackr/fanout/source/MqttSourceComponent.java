@@ -90,7 +90,7 @@ public class MqttSourceComponent extends PahoComponent {
     /** Keeps the source's callback: camel-paho sets its own when it subscribes, and messages may already flow. */
     static class SourceClient extends MqttClient {
         SourceClient(String url, String clientId, MqttInflightStore persistence) throws MqttException {
-            super(url, clientId, persistence, new PahoThreads(clientId));
+            super(url, clientId, persistence);
         }
 
         @Override
