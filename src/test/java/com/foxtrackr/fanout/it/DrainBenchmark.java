@@ -100,6 +100,9 @@ class DrainBenchmark {
             if (Boolean.parseBoolean(System.getProperty("bench.bare", "true"))) {
                 runs.add(bare(qos));
             }
+            if (Boolean.parseBoolean(System.getProperty("bench.plain", "false"))) {
+                runs.add(plain(qos));
+            }
             runs.add(bundle(qos));
         }
         StringBuilder report = new StringBuilder(String.format(Locale.ROOT,
@@ -116,15 +119,20 @@ class DrainBenchmark {
             report.append("         ").append(run.machine()).append(System.lineSeparator());
         }
         int cores = Runtime.getRuntime().availableProcessors();
-        for (int i = 1; i < runs.size(); i++) {
-            if (runs.get(i - 1).what().equals("bare") && runs.get(i).what().equals("bundle")) {
-                Run bare = runs.get(i - 1);
-                Run bundle = runs.get(i);
+        for (Run bundle : runs.stream().filter(run -> run.what().startsWith("bundle")).toList()) {
+            Run bare = runs.stream().filter(run -> run.what().equals("bare") && run.qos() == bundle.qos()).findFirst().orElse(null);
+            Run plain = runs.stream().filter(run -> run.what().equals("plain") && run.qos() == bundle.qos()).findFirst().orElse(null);
+            if (bare != null) {
                 // the services alone, on every core, with a bundle that cost nothing: no drain can beat this here
                 double ceiling = cores * 1e6 / bundle.machine().servicesMicros();
                 report.append(String.format(Locale.ROOT, "QoS %d: the bundle drains at %.2fx the bare subscriber's rate; "
                         + "the services the bundle feeds leave room for at most %.0f msg/s on %d cores (%.2fx the bare rate)%n",
                         bundle.qos(), bundle.rate() / bare.rate(), ceiling, cores, ceiling / bare.rate()));
+            }
+            if (plain != null) {
+                report.append(String.format(Locale.ROOT, "QoS %d: the bundle drains at %.2fx the plain hand-written consumer's rate "
+                        + "(which does less: nothing on disk, no archive, no repeat detection, no dead letters)%n",
+                        bundle.qos(), bundle.rate() / plain.rate()));
             }
         }
         System.out.print(report);
@@ -176,6 +184,46 @@ class DrainBenchmark {
             return new Run("bare", qos, seconds, 0, 0, 0, distinct.size() == N ? ""
                     : String.format(Locale.ROOT, "got %,d distinct of %,d: it lost %,d", distinct.size(), N, N - distinct.size()), "",
                     machine);
+        }
+    }
+
+    /**
+     * The plain hand-written consumer (PlainConsumer) in a JVM of its own, with the bundle's heap, into InfluxDB and
+     * the partner: the clock stops when both have every message.
+     */
+    Run plain(int qos) throws Exception {
+        try (CountingPartner partner = new CountingPartner();
+             Mosquitto broker = new Mosquitto().start();
+             Influx influx = new Influx().start().createDatabase("foxtrackr")) {
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            command.addAll(List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
+                    PlainConsumer.class.getName(), broker.url(), "id-plain-0" + qos, String.valueOf(qos),
+                    influx.url() + "/write?db=foxtrackr&precision=ms", partner.url()));
+            Path log = Files.createTempFile("plain-consumer", ".log");
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            Process first = builder.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(log).contains("subscribed"));
+            first.destroy();
+            first.waitFor();
+            Publisher.backlog(broker, qos, 0, N);
+            long[] servicesBefore = {broker.cpuMs(), influx.cpuMs(), partner.cpuMs()};
+            long start = System.nanoTime();
+            Process consumer = builder.start();
+            try {
+                await().atMost(Duration.ofMinutes(40)).pollInterval(Duration.ofMillis(250)).until(() -> partner.requests.get() >= N
+                        && influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value") >= N);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                Machine machine = Machine.of("plain", Services.cpuMs(consumer.pid()), "broker", broker.cpuMs() - servicesBefore[0],
+                        "influxdb", influx.cpuMs() - servicesBefore[1], "partner", partner.cpuMs() - servicesBefore[2]);
+                long rss = peakRssKb(consumer.pid());
+                assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
+                        "every point in InfluxDB, once");
+                assertEquals(N, partner.requests.get(), "every message at the partner, once");
+                return new Run("plain", qos, seconds, rss, 0, 0, String.format(Locale.ROOT, "partner connections: %d", partner.connections.get()),
+                        "", machine);
+            } finally {
+                consumer.destroyForcibly().waitFor();
+            }
         }
     }
 
