@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -51,9 +50,9 @@ public final class ClassArchiveCommand {
             Path log = work.resolve("run.log");
             Files.writeString(work.resolve("application.properties"), properties(work));
             copy(ConfigFolder.resolve("routes"), work.resolve("routes"));
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-XX:ArchiveClassesAtExit=" + archive, "-Xms256m", "-Xmx256m",
-                    "-jar", jar.toString(), "--config-dir", work.toString()));
+                    "-jar", jar.toString(), "--config-dir", work.toString());
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
             builder.environment().keySet().removeIf(variable -> variable.startsWith("FANOUT_") || variable.equals("JAVA_TOOL_OPTIONS"));
             // the s3 sink's credentials come from the environment alone; nothing is sent with them (no server answers)
