@@ -38,6 +38,7 @@ class RoutesTest extends CamelMainTestSupport {
     static final String INFLUX = "mock:influxdb:influxdb-influx";
     static final String PARTNER = "mock:http:partner.test/in";
     static final String ALERTS = "mock:http:alerts.test/in";
+    static final String BATCHES = "mock:http:batches.test/in";
     static final String S3 = "mock:s3";
     // set by configureContext, which runs in the constructor of CamelTestSupport, before any initializer of this class
     Path dataDir;
@@ -69,7 +70,7 @@ class RoutesTest extends CamelMainTestSupport {
         properties.put("fanout.http.port", "0");
         properties.put("camel.server.enabled", "false");
         properties.put("camel.management.enabled", "false");
-        properties.put("fanout.sinks", "influx,acme,alerts,archive,local,copies");
+        properties.put("fanout.sinks", "influx,acme,alerts,batches,archive,local,copies");
         properties.put("camel.main.shutdown-timeout", "2");
         properties.put("camel.main.routes-include-pattern", "file:routes/*.yaml,file:" + userRoutes + "/*.yaml");
         properties.put("fanout.sink.influx.linger-ms", "20");
@@ -85,6 +86,13 @@ class RoutesTest extends CamelMainTestSupport {
         properties.put("fanout.sink.alerts.kinds", "battery");
         properties.put("fanout.sink.alerts.steps", "direct:acme-payload");
         properties.put("fanout.sink.alerts.linger-ms", "20");
+        properties.put("fanout.sink.batches.type", "http-batch");
+        properties.put("fanout.sink.batches.url", "http://batches.test/in");
+        properties.put("fanout.sink.batches.kinds", "battery");
+        properties.put("fanout.sink.batches.format", "ndjson");
+        properties.put("fanout.sink.batches.max-bytes", "300");
+        properties.put("fanout.sink.batches.max-age-ms", "50");
+        properties.put("fanout.sink.batches.linger-ms", "20");
         properties.put("fanout.sink.archive.type", "s3");
         properties.put("fanout.sink.archive.bucket", "fleet");
         properties.put("fanout.sink.archive.max-age-ms", "50");
@@ -221,6 +229,40 @@ class RoutesTest extends CamelMainTestSupport {
         await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM delivery WHERE sink = 'influx' AND state = 'dead'") == 1
                 && count("SELECT count(*) FROM outstanding WHERE sink = 'influx' AND state = 'pending'") == 0);
         assertEquals("partial write: field type conflict dropped=1", queryText("SELECT last_error FROM delivery WHERE sink = 'influx'"));
+    }
+
+    // A batching partner refuses a call for one bad message (400): the call is split in halves until that message is
+    // alone, and only it goes to the dead letters, with the partner's answer; every other message is taken once, in
+    // calls of at most max-bytes, one payload per line, under a key that names the call's messages.
+    @Test
+    void should_dead_letter_only_the_message_a_batching_partner_refuses() throws Exception {
+        MockEndpoint batches = getMockEndpoint(BATCHES);
+        batches.whenAnyExchangeReceived(exchange -> {
+            if (exchange.getMessage().getBody(String.class).contains("\"level\":13")) {
+                throw new HttpOperationFailedException("http://batches.test/in", 400, "Bad Request", null, Map.of(), "bad level");
+            }
+        });
+        java.util.List<String> sent = new java.util.ArrayList<>();
+        for (int level = 10; level < 16; level++) {
+            sent.add(battery("dev-" + level, 1_764_000_000_000L + level, level));
+            publish(BAT, sent.get(sent.size() - 1));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM delivery WHERE sink = 'batches' AND state = 'dead'") == 1
+                && count("SELECT count(*) FROM outstanding WHERE sink = 'batches' AND state = 'pending'") == 0);
+        assertEquals("HTTP 400: bad level", queryText("SELECT last_error FROM delivery WHERE sink = 'batches'"));
+        java.util.List<String> taken = new java.util.ArrayList<>();
+        for (org.apache.camel.Exchange call : batches.getExchanges()) {
+            String body = call.getMessage().getBody(String.class);
+            assertTrue(body.length() <= 300 && body.endsWith("\n"), body);
+            assertEquals("application/x-ndjson", call.getMessage().getHeader("Content-Type"));
+            assertTrue(call.getMessage().getHeader("Idempotency-Key", String.class).matches("[0-9a-f]{32}"));
+            if (!body.contains("\"level\":13")) {
+                taken.addAll(java.util.List.of(body.split("\n")));
+            }
+        }
+        sent.remove(3);
+        assertEquals(new java.util.TreeSet<>(sent), new java.util.TreeSet<>(taken));
+        assertEquals(sent.size(), taken.size(), "each taken once");
     }
 
     // The README's worked example: the partner gets the batteries below 20% as {"device","level","at"} with X-Device;

@@ -108,7 +108,7 @@ public final class Probes {
                 Files.delete(Files.createTempFile(directory, ".check", ".tmp"));
                 return "can write in " + directory.toAbsolutePath();
             };
-            case "http" -> () -> partner(sink, parameters);
+            case "http", "http-batch" -> () -> partner(sink, parameters);
             default -> () -> "not checked: a Camel endpoint, tried only when it delivers";
         };
     }

@@ -1,5 +1,9 @@
 package com.foxtrackr.fanout.outbox;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -22,6 +26,37 @@ public record Batch(long id, List<Item> items, boolean full, long through) {
      */
     public record Item(long messageId, String key, String kind, String topic, long timeMs, byte[] payload, int attempts,
             long receivedMs, boolean recorded) {
+    }
+
+    /** Part of a batch, as one delivery of its own: named by its first message, like a batch. */
+    static Batch part(List<Item> items) {
+        return new Batch(items.get(0).messageId(), List.copyOf(items), false);
+    }
+
+    /**
+     * The same for every attempt at the same messages, different for any other set of them: the SHA-256 of the
+     * messages' keys, 32 hex digits. A partner's Idempotency-Key for a batch.
+     */
+    public String key() {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (Item item : items) {
+                digest.update(item.key().getBytes(StandardCharsets.US_ASCII));
+                digest.update((byte) '\n');
+            }
+            return HexFormat.of().formatHex(digest.digest(), 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The payloads' bytes. */
+    public long bytes() {
+        long bytes = 0;
+        for (Item item : items) {
+            bytes += item.payload().length;
+        }
+        return bytes;
     }
 
     public boolean isEmpty() {

@@ -74,8 +74,8 @@ public interface Outbox extends AutoCloseable {
     /** Delivered but for the refused messages (id to reason), which go to the sink's dead letters. */
     void delivered(String sinkName, Batch batch, Map<Long, String> refused) throws SQLException;
 
-    /** The batch failed: the sink backs off, or (permanent) its messages are tried one by one. */
-    void failed(String sinkName, Batch batch, Exception error, boolean permanent) throws SQLException;
+    /** The batch failed: the sink backs off, and the batch is due again after that. */
+    void failed(String sinkName, Batch batch, Exception error) throws SQLException;
 
     /** Per-message sink, before its calls: each message held, due again after holdMs unless settled. */
     Batch hold(String sinkName, Batch batch, long holdMs) throws SQLException;

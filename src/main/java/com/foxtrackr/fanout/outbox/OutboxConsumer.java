@@ -3,6 +3,7 @@ package com.foxtrackr.fanout.outbox;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,8 +29,9 @@ import com.foxtrackr.fanout.ingest.MessageValidator;
 
 /**
  * Claims a sink's due deliveries and hands them to its route. Per batch: one exchange whose body is the
- * {@link Batch}; it completes, and the batch is delivered (but for the messages listed in the exchange property
- * {@value #REFUSED}, which go to the dead letters), or it fails, and the sink backs off. Per message: the batch
+ * {@link Batch} (or, with maxBytes, one per part of the batch); it completes, and the batch is delivered (but for the
+ * messages listed in the exchange property {@value #REFUSED}, which go to the dead letters), or it fails, and the
+ * sink backs off; a part refused for good is split in halves until the refused messages are found. Per message: the batch
  * is held in the outbox, then each message is an exchange of its own, {@code concurrency} at a time; the
  * outcomes are settled in groups as they complete, and the next batch is claimed while the last calls run.
  * A failure is retried with the sink's back-off unless it is final: {@link DeliveryRefused}, or an HTTP answer
@@ -139,24 +141,83 @@ public class OutboxConsumer extends ScheduledPollConsumer {
         if (batch.isEmpty()) {
             return 0;
         }
+        Map<Long, String> refused = new HashMap<>();
+        Exception error = null;
+        for (Batch part : parts(batch)) {
+            error = deliverPart(part, refused);
+            if (error != null) {
+                break;
+            }
+        }
+        if (error == null) {
+            store.delivered(sinkName, batch, refused);
+        } else {
+            // a part already delivered is sent again with the batch: the same parts, so the same keys
+            store.failed(sinkName, batch, error);
+            return 0;
+        }
+        return batch.full() ? batch.size() : 0;
+    }
+
+    /**
+     * The batch in consecutive parts whose payloads, joined with a byte between and around them (a JSON array,
+     * lines), take at most maxBytes (a larger message alone); the batch itself without maxBytes.
+     */
+    private List<Batch> parts(Batch batch) {
+        long maxBytes = endpoint.getMaxBytes();
+        if (maxBytes == 0 || batch.bytes() + batch.size() + 1 <= maxBytes) {
+            return List.of(batch);
+        }
+        List<Batch> parts = new ArrayList<>();
+        List<Batch.Item> part = new ArrayList<>();
+        long bytes = 1;
+        for (Batch.Item item : batch.items()) {
+            if (!part.isEmpty() && bytes + item.payload().length + 1 > maxBytes) {
+                parts.add(Batch.part(part));
+                part = new ArrayList<>();
+                bytes = 1;
+            }
+            part.add(item);
+            bytes += item.payload().length + 1;
+        }
+        parts.add(Batch.part(part));
+        return parts;
+    }
+
+    /**
+     * One exchange for the part; a part the sink refuses is split in halves until each refused message is alone
+     * (its own refusal is its reason in the dead letters), so that no message is dead-lettered for its neighbour.
+     * Returns the error worth retrying that stopped it, or null when every message was delivered or refused.
+     */
+    private Exception deliverPart(Batch part, Map<Long, String> refused) throws Exception {
         Exchange exchange = createExchange(false);
         try {
-            exchange.getMessage().setBody(batch);
+            exchange.getMessage().setBody(part);
             exchange.getMessage().setHeader("FanoutSink", sinkName);
             getProcessor().process(exchange);
             Exception error = exchange.getException();
             if (error == null) {
                 @SuppressWarnings("unchecked")
-                Map<Long, String> refused = exchange.getProperty(REFUSED, Map.of(), Map.class);
-                store.delivered(sinkName, batch, refused);
-            } else {
-                store.failed(sinkName, batch, error, refusal(error) != null);
-                return 0;
+                Map<Long, String> refusedByRoute = exchange.getProperty(REFUSED, Map.of(), Map.class);
+                refused.putAll(refusedByRoute);
+                return null;
             }
+            String refusal = refusal(error);
+            if (refusal == null) {
+                return error;
+            }
+            if (part.size() == 1) {
+                refused.put(part.items().get(0).messageId(), refusal);
+                return null;
+            }
+            LOG.warn("sink={} event=batch-refused items={} reason=\"{}\" note=\"split in halves to find the refused messages\"",
+                    sinkName, part.size(), refusal);
         } finally {
             releaseExchange(exchange, false);
         }
-        return batch.full() ? batch.size() : 0;
+        int half = part.size() / 2;
+        Exception error = deliverPart(Batch.part(part.items().subList(0, half)), refused);
+        return error != null ? error : deliverPart(Batch.part(part.items().subList(half, part.size())), refused);
     }
 
     /**

@@ -10,7 +10,8 @@ import com.foxtrackr.fanout.config.ConfigException;
 /**
  * {@code outbox:<sink>}: one sink's deliveries. Its options declare the sink: which messages it takes, whether the
  * route gets one exchange per message ({@code delivery=message}, {@code concurrency} in flight) or one per batch
- * (the {@link Batch} as the body), and how a failed delivery is retried. A wrong value fails the start naming
+ * (the {@link Batch} as the body; with {@code maxBytes}, one per part of the batch that joined fits in so many
+ * bytes), and how a failed delivery is retried. A wrong value fails the start naming
  * the sink's property ({@code fanout.sink.<name>.<option>}, the option in kebab case).
  */
 public class OutboxEndpoint extends DefaultEndpoint {
@@ -19,6 +20,7 @@ public class OutboxEndpoint extends DefaultEndpoint {
     private int batchSize = 100;
     private long lingerMs = 200;
     private long maxAgeMs;
+    private long maxBytes;
     private int concurrency = 4;
     private long holdMs = 20_000;
     private String kinds;
@@ -65,6 +67,7 @@ public class OutboxEndpoint extends DefaultEndpoint {
         }
         check("batchSize", batchSize, 1, 1_000_000);
         check("lingerMs", lingerMs, 1, 86_400_000);
+        check("maxBytes", maxBytes, 0, 1L << 30);
         check("concurrency", concurrency, 1, 256);
         check("holdMs", holdMs, 1_000, 86_400_000);
         check("retryInitialDelayMs", retryInitialDelayMs, 1, 3_600_000);
@@ -142,6 +145,14 @@ public class OutboxEndpoint extends DefaultEndpoint {
 
     public long getMaxAgeMs() {
         return maxAgeMs;
+    }
+
+    public void setMaxBytes(long maxBytes) {
+        this.maxBytes = maxBytes;
+    }
+
+    public long getMaxBytes() {
+        return maxBytes;
     }
 
     public void setConcurrency(int concurrency) {

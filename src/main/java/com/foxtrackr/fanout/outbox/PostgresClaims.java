@@ -38,13 +38,6 @@ final class PostgresClaims implements StoreOutbox.Claims {
         }
         int limit = sink.oneAtATime() ? 1 : max;
         List<Batch.Item> items = db.write(c -> lease(c, sinkName, "AND d.batch IS NULL", now, limit));
-        if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
-            sink.stopIsolating();
-            if (!items.isEmpty()) {
-                db.write(c -> release(c, sinkName, items));
-            }
-            return claim(sinkName, max);
-        }
         return new Batch(0, items, items.size() == max);
     }
 
@@ -79,7 +72,7 @@ final class PostgresClaims implements StoreOutbox.Claims {
         if (unfinished != null) {
             return unfinished.isEmpty() ? Batch.EMPTY : unfinished;
         }
-        if (!sink.isolating() && !newBatchDue(sinkName, max, now - maxAgeMs, now)) {
+        if (!newBatchDue(sinkName, max, now - maxAgeMs, now)) {
             return Batch.EMPTY;
         }
         int limit = sink.oneAtATime() ? 1 : max;
@@ -156,15 +149,5 @@ final class PostgresClaims implements StoreOutbox.Claims {
         }
         items.sort(Comparator.comparingLong(Batch.Item::messageId));
         return items;
-    }
-
-    /** Within a transaction: leased rows given back, due at once. */
-    private static Void release(Connection c, String sinkName, List<Batch.Item> items) throws SQLException {
-        try (PreparedStatement q = c.prepareStatement("UPDATE delivery SET next_attempt_ms = 0 WHERE sink = ? AND message_id = ANY (?)")) {
-            q.setString(1, sinkName);
-            q.setArray(2, c.createArrayOf("bigint", items.stream().map(Batch.Item::messageId).toArray()));
-            q.executeUpdate();
-        }
-        return null;
     }
 }

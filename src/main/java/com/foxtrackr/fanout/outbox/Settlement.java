@@ -18,8 +18,8 @@ import com.foxtrackr.fanout.outbox.Outbox.Outcome;
 
 /**
  * What became of what a sink claimed, each in one transaction that also moves the sink's cursor (SQLite's) past
- * the claim's new messages: delivered (the delivery rows go, and the messages no sink needs), failed (the sink backs
- * off, or isolates the items), held before per-message calls, and settled per message (delivered, retried with
+ * the claim's new messages: delivered (the delivery rows go, and the messages no sink needs; a sink's refused
+ * messages are dead-lettered), failed (the sink backs off), held before per-message calls, and settled per message (delivered, retried with
  * back-off or the partner's Retry-After, dead-lettered, postponed). In SQLite a delivery row is written only for a
  * message that was not delivered at the first attempt; in PostgreSQL every delivery has one from the start. The
  * SQL is the same for both.
@@ -148,57 +148,37 @@ final class Settlement {
     }
 
     /**
-     * Sink: the batch failed. A transient error backs the whole sink off; an error about the items themselves
-     * ({@code permanent}) isolates them one by one, and the one that still fails alone goes to the sink's
-     * dead-letter queue.
+     * Sink: the batch failed. The sink backs off; the batch's messages are due again when it may deliver (a store
+     * that leases its claims gives them back), as the same batch.
      */
-    void failed(String sinkName, Batch batch, Exception error, boolean permanent) throws SQLException {
-        Sink sink = sinks.apply(sinkName);
+    void failed(String sinkName, Batch batch, Exception error) throws SQLException {
         String reason = MessageValidator.reason(innermost(error));
         long now = System.currentTimeMillis();
-        boolean dead = permanent && batch.items().size() == 1;
         settled(sinkName, batch, db -> {
             record(db, sinkName, batch.items(), batch.id());
-            // Items isolated one by one leave their batch, each a batch of its own; the batch's error is not
-            // theirs (it may name another item), so it is not recorded as their error or attempt. Either way they
-            // are due again at once (a store that leases its claims gives them back), when the sink may deliver.
-            String due = "next_attempt_ms = CASE WHEN next_attempt_ms > ? THEN ? ELSE next_attempt_ms END";
-            String sql = permanent && !dead ? "UPDATE delivery SET batch = NULL, " + due + " WHERE message_id = ? AND sink = ?" : """
-                    UPDATE delivery SET %s, attempts = attempts + 1, state = ?,
+            try (PreparedStatement update = db.prepareStatement("""
+                    UPDATE delivery SET next_attempt_ms = CASE WHEN next_attempt_ms > ? THEN ? ELSE next_attempt_ms END,
+                      attempts = attempts + 1,
                       first_error = coalesce(first_error, ?), first_error_ms = coalesce(first_error_ms, ?),
                       last_error = ?, last_error_ms = ?
-                    WHERE message_id = ? AND sink = ?""".formatted(due);
-            try (PreparedStatement update = db.prepareStatement(sql)) {
+                    WHERE message_id = ? AND sink = ?""")) {
                 for (Batch.Item item : batch.items()) {
-                    int i = 1;
-                    update.setLong(i++, now);
-                    update.setLong(i++, now);
-                    if (!permanent || dead) {
-                        update.setString(i++, dead ? "dead" : "pending");
-                        update.setString(i++, reason);
-                        update.setLong(i++, now);
-                        update.setString(i++, reason);
-                        update.setLong(i++, now);
-                    }
-                    update.setLong(i++, item.messageId());
-                    update.setString(i, sinkName);
+                    update.setLong(1, now);
+                    update.setLong(2, now);
+                    update.setString(3, reason);
+                    update.setLong(4, now);
+                    update.setString(5, reason);
+                    update.setLong(6, now);
+                    update.setLong(7, item.messageId());
+                    update.setString(8, sinkName);
                     update.addBatch();
                 }
                 update.executeBatch();
             }
             return null;
         });
-        if (dead) {
-            metrics.deadLettered(sinkName, 1);
-            LOG.warn("sink={} event=dead-letter message={} reason=\"{}\"", sinkName, batch.items().get(0).messageId(), reason);
-        } else if (permanent) {
-            metrics.retried(sinkName, batch.size());
-            sink.isolate(batch.items().get(batch.items().size() - 1).messageId());
-            LOG.warn("sink={} event=isolating items={} reason=\"{}\"", sinkName, batch.items().size(), reason);
-        } else {
-            metrics.retried(sinkName, batch.size());
-            sink.backOff(reason, now);
-        }
+        metrics.retried(sinkName, batch.size());
+        sinks.apply(sinkName).backOff(reason, now);
     }
 
     /**

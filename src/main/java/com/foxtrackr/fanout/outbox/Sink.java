@@ -24,7 +24,6 @@ public class Sink {
 
     private int consecutiveFailures;
     private long pausedUntil;
-    private long isolateThrough = -1;
     private String lastError;
     /** Where it delivers, for its log lines and the status page: a URL without user information, a bucket, a folder. */
     private String where = "";
@@ -100,25 +99,9 @@ public class Sink {
         return breaker == null ? 0 : breaker.getCircuitBreakerConfig().getWaitIntervalFunctionInOpenState().apply(1);
     }
 
-    /** Isolating refused items, or probing a partner after an open circuit: one message at a time. */
+    /** Probing a partner after an open circuit: one message at a time. */
     boolean oneAtATime() {
-        return isolating() || breaker != null && breaker.getState() == CircuitBreaker.State.HALF_OPEN;
-    }
-
-    boolean isolating() {
-        return isolateThrough >= 0;
-    }
-
-    long isolateThrough() {
-        return isolateThrough;
-    }
-
-    void isolate(long throughMessageId) {
-        isolateThrough = throughMessageId;
-    }
-
-    void stopIsolating() {
-        isolateThrough = -1;
+        return breaker != null && breaker.getState() == CircuitBreaker.State.HALF_OPEN;
     }
 
     long delayAfter(int attempts) {

@@ -36,10 +36,6 @@ final class SqliteClaims implements StoreOutbox.Claims {
         List<Batch.Item> items = select(sinkName, "d.next_attempt_ms <= ?", now, limit);
         Scan scan = items.size() < limit
                 ? beyondCursor(sinkName, cursors.of(sinkName).through(), Long.MAX_VALUE, limit - items.size(), items) : Scan.NONE;
-        if (sink.isolating() && (items.isEmpty() || items.get(0).messageId() > sink.isolateThrough())) {
-            sink.stopIsolating();
-            return claim(sinkName, max);
-        }
         // full: more may be waiting, even if some of the messages looked at were not for this sink
         return new Batch(0, items, items.size() == max || scan.more(), scan.last());
     }
@@ -123,7 +119,7 @@ final class SqliteClaims implements StoreOutbox.Claims {
             return new Batch(unfinished, select(sinkName, "d.batch = ?", unfinished, Integer.MAX_VALUE), false);
         }
         Batch due = claim(sinkName, max);
-        if (due.isEmpty() || !due.full() && !sink.isolating() && now - due.items().get(0).receivedMs() < maxAgeMs) {
+        if (due.isEmpty() || !due.full() && now - due.items().get(0).receivedMs() < maxAgeMs) {
             return Batch.EMPTY;
         }
         long id = due.items().get(0).messageId();

@@ -195,7 +195,7 @@ class OutboxTest {
         Batch first = outbox.claimArchive("archive", 5, HOUR);
         store(100);
         if (failedFirst) {
-            outbox.failed("archive", first, new java.io.IOException("store unreachable"), false);
+            outbox.failed("archive", first, new java.io.IOException("store unreachable"));
         }
         restart("archive");
         Batch again = outbox.claimArchive("archive", 5, HOUR);
@@ -300,39 +300,6 @@ class OutboxTest {
         try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
              ResultSet rs = db.createStatement().executeQuery("SELECT count(*) FROM message")) {
             return rs.getLong(1);
-        }
-    }
-
-    /** An error about the items themselves, such as InfluxDB's partial write. */
-    static class ItemRefused extends Exception {
-        ItemRefused(String reason) {
-            super(reason);
-        }
-    }
-
-    // An item a batched sink refuses fails its batch; the items are then taken one by one and only it is dead.
-    @Test
-    void should_isolate_the_item_a_batched_sink_refuses() throws Exception {
-        storeEach(4);
-        Batch batch = outbox.claimArchive("archive", 4, HOUR);
-        outbox.failed("archive", batch, new ItemRefused("the batch's error, about another item"), true);
-        for (int i = 0; i < 4; i++) {
-            Batch single = outbox.claimArchive("archive", 4, HOUR);
-            assertEquals(1, single.size());
-            if (single.items().get(0).messageId() == batch.items().get(2).messageId()) {
-                outbox.failed("archive", single, new ItemRefused("its own error"), true);
-            } else {
-                outbox.delivered("archive", single);
-            }
-        }
-        assertEquals(0, outbox.pending("archive"));
-        assertTrue(outbox.claimArchive("archive", 4, 0).isEmpty());
-        // the dead letter's errors are its own, not the batch's
-        try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
-             ResultSet rs = db.createStatement().executeQuery("SELECT first_error, last_error, attempts FROM delivery WHERE state = 'dead'")) {
-            assertTrue(rs.next());
-            assertEquals(List.of("its own error", "its own error", 1), List.of(rs.getString(1), rs.getString(2), rs.getInt(3)));
-            assertFalse(rs.next());
         }
     }
 
