@@ -265,6 +265,19 @@ class RoutesTest extends CamelMainTestSupport {
         assertEquals(sent.size(), taken.size(), "each taken once");
     }
 
+    // A batching partner answers 429 with Retry-After: 120: the sink waits that long, not its back-off of a second.
+    @Test
+    void should_honour_a_batching_partners_retry_after() throws Exception {
+        MockEndpoint batches = getMockEndpoint(BATCHES);
+        batches.whenAnyExchangeReceived(exchange -> {
+            throw new HttpOperationFailedException("http://batches.test/in", 429, "Too Many Requests", null, Map.of("Retry-After", "120"), "");
+        });
+        publish(BAT, battery("dev-1", 1_764_000_000_000L, 40));
+        await().atMost(Duration.ofSeconds(10)).until(() -> batches.getReceivedCounter() == 1);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> batches.getReceivedCounter() == 1);
+        assertEquals("HTTP 429", queryText("SELECT last_error FROM delivery WHERE sink = 'batches'"));
+    }
+
     // The README's worked example: the partner gets the batteries below 20% as {"device","level","at"} with X-Device;
     // the others count as delivered to it.
     @Test

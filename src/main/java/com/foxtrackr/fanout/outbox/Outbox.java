@@ -75,7 +75,7 @@ public interface Outbox extends AutoCloseable {
     void delivered(String sinkName, Batch batch, Map<Long, String> refused) throws SQLException;
 
     /** The batch failed: the sink backs off, and the batch is due again after that. */
-    void failed(String sinkName, Batch batch, Exception error) throws SQLException;
+    void failed(String sinkName, Batch batch, String reason) throws SQLException;
 
     /** Per-message sink, before its calls: each message held, due again after holdMs unless settled. */
     Batch hold(String sinkName, Batch batch, long holdMs) throws SQLException;

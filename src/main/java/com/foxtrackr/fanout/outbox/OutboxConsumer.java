@@ -153,7 +153,9 @@ public class OutboxConsumer extends ScheduledPollConsumer {
             store.delivered(sinkName, batch, refused);
         } else {
             // a part already delivered is sent again with the batch: the same parts, so the same keys
-            store.failed(sinkName, batch, error);
+            String status = httpStatus(error);
+            store.failed(sinkName, batch, status != null ? status : MessageValidator.reason(innermost(error)));
+            endpoint.sink().pauseAtLeast(retryAfterMs(error), System.currentTimeMillis());
             return 0;
         }
         return batch.full() ? batch.size() : 0;
@@ -341,12 +343,29 @@ public class OutboxConsumer extends ScheduledPollConsumer {
     }
 
     private static String reason(Throwable error) {
+        String status = httpStatus(error);
+        return status != null ? status : MessageValidator.reason(error);
+    }
+
+    /** "HTTP 503" for an HTTP answer, else null. */
+    private static String httpStatus(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof HttpOperationFailedException http) {
                 return "HTTP " + http.getStatusCode();
             }
         }
-        return MessageValidator.reason(error);
+        return null;
+    }
+
+    /** Wrappers repeat their cause's text: the reason is the innermost error that says something. */
+    private static Throwable innermost(Throwable error) {
+        Throwable found = error;
+        for (Throwable t = error.getCause(); t != null && t != found; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                found = t;
+            }
+        }
+        return found;
     }
 
     private static long retryAfterMs(Throwable error) {

@@ -12,7 +12,6 @@ import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.foxtrackr.fanout.ingest.MessageValidator;
 import com.foxtrackr.fanout.observe.Metrics;
 import com.foxtrackr.fanout.outbox.Outbox.Outcome;
 
@@ -151,8 +150,7 @@ final class Settlement {
      * Sink: the batch failed. The sink backs off; the batch's messages are due again when it may deliver (a store
      * that leases its claims gives them back), as the same batch.
      */
-    void failed(String sinkName, Batch batch, Exception error) throws SQLException {
-        String reason = MessageValidator.reason(innermost(error));
+    void failed(String sinkName, Batch batch, String reason) throws SQLException {
         long now = System.currentTimeMillis();
         settled(sinkName, batch, db -> {
             record(db, sinkName, batch.items(), batch.id());
@@ -277,16 +275,5 @@ final class Settlement {
         metrics.retried(sinkName, retried);
         metrics.deadLettered(sinkName, deadLetters.size());
         deadLetters.forEach(entry -> LOG.warn("sink={} event=dead-letter {}", sinkName, entry));
-    }
-
-    /** Wrappers repeat their cause's text: the reason is the innermost error that says something. */
-    private static Throwable innermost(Throwable error) {
-        Throwable found = error;
-        for (Throwable t = error.getCause(); t != null && t != found; t = t.getCause()) {
-            if (t.getMessage() != null) {
-                found = t;
-            }
-        }
-        return found;
     }
 }

@@ -123,6 +123,11 @@ public class Sink {
         lastError = reason;
     }
 
+    /** A batch sink's target asked for a longer wait (an HTTP Retry-After) than its back-off. */
+    synchronized void pauseAtLeast(long delayMs, long now) {
+        pausedUntil = Math.max(pausedUntil, now + delayMs);
+    }
+
     /** One call to a per-message sink failed in a way worth retrying. */
     synchronized void failedCall(String reason) {
         consecutiveFailures++;

@@ -119,8 +119,8 @@ abstract class StoreOutbox implements Outbox {
     }
 
     @Override
-    public void failed(String sinkName, Batch batch, Exception error) throws SQLException {
-        settlement.failed(sinkName, batch, error);
+    public void failed(String sinkName, Batch batch, String reason) throws SQLException {
+        settlement.failed(sinkName, batch, reason);
     }
 
     @Override

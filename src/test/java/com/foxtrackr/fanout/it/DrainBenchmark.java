@@ -39,6 +39,8 @@ class DrainBenchmark {
     static final boolean POSTGRESQL = "postgresql".equals(System.getProperty("bench.outbox", "sqlite"));
     /** -Dbench.instances=N (with the outbox in PostgreSQL): N instances with the same configuration share the drain. */
     static final int INSTANCES = Integer.getInteger("bench.instances", 1);
+    /** -Dbench.partner-type=http-batch: the partner takes batches (500 messages a call) rather than a call per message. */
+    static final String PARTNER_TYPE = System.getProperty("bench.partner-type", "http");
 
     /** What the drain watches in the outbox, in SQLite's file or in PostgreSQL. */
     interface OutboxWatch {
@@ -218,7 +220,7 @@ class DrainBenchmark {
                 long rss = peakRssKb(consumer.pid());
                 assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
                         "every point in InfluxDB, once");
-                assertEquals(N, partner.requests.get(), "every message at the partner, once");
+                assertEquals(N, partner.taken.get(), "every message at the partner, once");
                 return new Run("plain", qos, seconds, rss, 0, 0, String.format(Locale.ROOT, "partner connections: %d", partner.connections.get()),
                         "", machine);
             } finally {
@@ -290,7 +292,7 @@ class DrainBenchmark {
                         }
                     }
                 }
-                return partner.requests.get() >= N && doneAt.size() == 4;
+                return partner.taken.get() >= N && doneAt.size() == 4;
             });
             double seconds = (System.nanoTime() - start) / 1e9;
             long rss = 0;
@@ -319,10 +321,11 @@ class DrainBenchmark {
             assertEquals(N, influx.count("foxtrackr", "battery", "level") + influx.count("foxtrackr", "temperature", "value"),
                     "every point in InfluxDB, once");
             assertEquals(N, s3.payloads("archive").size(), "every payload in the archive, once");
-            assertEquals(N, partner.requests.get(), "every message at the partner, once");
+            assertEquals(N, partner.taken.get(), "every message at the partner, once");
             StringBuilder stages = new StringBuilder();
             doneAt.forEach((stage, at) -> stages.append(String.format(Locale.ROOT, " %s %.1fs", stage, at)));
-            stages.append(String.format(Locale.ROOT, "; partner connections: %d", partner.connections.get()));
+            stages.append(String.format(Locale.ROOT, "; partner %s: %,d calls, %d connections", PARTNER_TYPE, partner.requests.get(),
+                    partner.connections.get()));
             if (SEEN_KEYS > 0) {
                 stages.append(String.format(Locale.ROOT, "; keys remembered before: %,d", SEEN_KEYS));
             }
@@ -330,7 +333,7 @@ class DrainBenchmark {
                 stages.append(String.format(Locale.ROOT, "; the outbox in PostgreSQL, %d instance%s; %s; %s", INSTANCES,
                         INSTANCES == 1 ? "" : "s", footprint[0], outbox.keysFootprint()));
             }
-            return new Run(INSTANCES == 1 ? "bundle" : "bundle×" + INSTANCES, qos, seconds, rss, outboxPeak[0], after,
+            return new Run((INSTANCES == 1 ? "bundle" : "bundle×" + INSTANCES) + ("http".equals(PARTNER_TYPE) ? "" : " " + PARTNER_TYPE), qos, seconds, rss, outboxPeak[0], after,
                     "done at:" + stages, cpu, machine);
         }
     }
@@ -344,13 +347,16 @@ class DrainBenchmark {
                 .withS3Sink("archive", s3, "archive")
                 .with("FANOUT_SINK_ARCHIVE_MAX_AGE_MS", "1000")
                 .withHttpSink("partner", partner.url())
-                .with("FANOUT_SINK_PARTNER_CONCURRENCY", System.getProperty("bench.partner-concurrency", "8"))
+                .with("FANOUT_SINK_PARTNER_TYPE", PARTNER_TYPE)
                 .with("FANOUT_SINK_PARTNER_BATCH_SIZE", System.getProperty("bench.partner-batch-size", "500"))
                 // the drained backlog's space goes back to the filesystem at the next maintenance
                 .with("FANOUT_OUTBOX_MAINTENANCE_INTERVAL_MS", "5000")
                 // for a profile of the bundle: -Dbench.bundle-jvm-options=-XX:StartFlightRecording=...
                 .with("JAVA_TOOL_OPTIONS", System.getProperty("bench.bundle-jvm-options", "").replace("{qos}", String.valueOf(qos)))
                 .withJvmOptions(Bundle.benchJvmOptions());
+        if ("http".equals(PARTNER_TYPE)) {
+            bundle.with("FANOUT_SINK_PARTNER_CONCURRENCY", System.getProperty("bench.partner-concurrency", "8"));
+        }
         if (postgres != null) {
             bundle.withOutboxIn(postgres);
         }

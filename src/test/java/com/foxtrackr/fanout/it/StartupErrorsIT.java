@@ -49,6 +49,21 @@ class StartupErrorsIT {
         assertTrue(output.contains("ERROR Configuration error: " + message), output);
     }
 
+    // A batching partner's format is one of the two it can be.
+    @org.junit.jupiter.api.Test
+    void should_refuse_a_batching_partner_with_an_unknown_format() throws Exception {
+        Bundle bundle = new Bundle(broker, influx)
+                .with("FANOUT_SINKS", "influx,acme")
+                .withHttpSink("acme", "http://127.0.0.1:9/x")
+                .with("FANOUT_SINK_ACME_TYPE", "http-batch")
+                .with("FANOUT_SINK_ACME_FORMAT", "xml");
+        bundle.launch();
+        int exit = bundle.awaitExit();
+        String output = bundle.output();
+        assertEquals(2, exit, output);
+        assertTrue(output.contains("ERROR Configuration error: fanout.sink.acme.format is 'xml': write json-array or ndjson"), output);
+    }
+
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
         "FANOUT_SOURCE_FLEET_CLIENT_ID    | acme-1      | fanout.source.fleet.client-id is 'acme-1', but the vendor requires id-<given>-<nn>",

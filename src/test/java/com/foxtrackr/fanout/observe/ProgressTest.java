@@ -75,7 +75,7 @@ class ProgressTest {
             outbox.sinksConfigured();
             outbox.storeAll(List.of(new Outbox.Incoming("{\"n\":1}".getBytes(StandardCharsets.UTF_8), "foxtrackr/g/V3.0/x", "other", 7,
                     "d", 1, null)));
-            outbox.failed("influx", outbox.claim("influx", 10), new java.io.IOException("Connection refused"));
+            outbox.failed("influx", outbox.claim("influx", 10), "Connection refused");
             Progress progress = new Progress(backlog, metrics, List.of("archive", "influx"), outbox::sink,
                     java.util.Map.of("archive", new Progress.Batching(10_000, 60_000)));
 

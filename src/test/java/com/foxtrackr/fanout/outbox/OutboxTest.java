@@ -195,7 +195,7 @@ class OutboxTest {
         Batch first = outbox.claimArchive("archive", 5, HOUR);
         store(100);
         if (failedFirst) {
-            outbox.failed("archive", first, new java.io.IOException("store unreachable"));
+            outbox.failed("archive", first, "store unreachable");
         }
         restart("archive");
         Batch again = outbox.claimArchive("archive", 5, HOUR);

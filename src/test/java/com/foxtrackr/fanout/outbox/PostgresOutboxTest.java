@@ -146,7 +146,7 @@ class PostgresOutboxTest {
         assertEquals(6, claimed.size());
         assertEquals(4, second.claim("acme", 10).size());
         assertTrue(second.claim("acme", 10).isEmpty());
-        first.failed("acme", claimed, new IllegalStateException("HTTP 503"));
+        first.failed("acme", claimed, "HTTP 503");
         // the first backs off; the second takes the failed ones at once, with their attempt counted
         Batch retried = second.claim("acme", 10);
         assertEquals(ids(claimed), ids(retried));
@@ -163,7 +163,7 @@ class PostgresOutboxTest {
         Batch batch = first.claimArchive("archive", 5, HOUR);
         assertEquals(5, batch.size());
         assertTrue(second.claimArchive("archive", 5, HOUR).isEmpty(), "the leased batch is not another's; the rest is not full");
-        first.failed("archive", batch, new IllegalStateException("S3 down"));
+        first.failed("archive", batch, "S3 down");
         Batch again = second.claimArchive("archive", 5, HOUR);
         assertEquals(batch.id(), again.id());
         assertEquals(ids(batch), ids(again));
