@@ -189,19 +189,21 @@ public class FanoutSetup extends MainListenerSupport implements org.apache.camel
         context.getRegistry().bind("paho", new MqttSourceComponent());
         context.getRegistry().bind("mqttConnection", mqtt);
 
-        // at a stop, once the sinks have finished their batches: on SIGTERM the JVM ends when the context has
-        // stopped, before Main's own stop listeners may run
-        context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.EventNotifierSupport() {
-            @Override
-            public void notify(org.apache.camel.spi.CamelEvent event) {
-                logPending();
+        // at a stop, once the sinks have finished their batches (a context stops its routes, then its services): on
+        // SIGTERM the JVM ends when the context has stopped, before Main's own stop listeners may run. A service,
+        // not an event notifier: with any notifier Camel checks at every exchange whether it wants the exchange's events
+        if (!checkOnly) {
+            try {
+                context.addService(new org.apache.camel.support.service.ServiceSupport() {
+                    @Override
+                    protected void doStop() {
+                        logPending();
+                    }
+                });
+            } catch (Exception e) {
+                throw org.apache.camel.RuntimeCamelException.wrapRuntimeCamelException(e);
             }
-
-            @Override
-            public boolean isEnabled(org.apache.camel.spi.CamelEvent event) {
-                return !checkOnly && event instanceof org.apache.camel.spi.CamelEvent.CamelContextRoutesStoppedEvent;
-            }
-        });
+        }
         createSources(context, settings, mqtt);
         List<String> sinks = createSinks(context, settings);
         context.getRegistry().bind("progress", new Progress(backlog, metrics, sinks, outbox::sink, archiveBatching));

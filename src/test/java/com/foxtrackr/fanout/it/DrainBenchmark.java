@@ -121,9 +121,15 @@ class DrainBenchmark {
             report.append("         ").append(run.machine()).append(System.lineSeparator());
         }
         int cores = Runtime.getRuntime().availableProcessors();
-        for (Run bundle : runs.stream().filter(run -> run.what().startsWith("bundle")).toList()) {
-            Run bare = runs.stream().filter(run -> run.what().equals("bare") && run.qos() == bundle.qos()).findFirst().orElse(null);
-            Run plain = runs.stream().filter(run -> run.what().equals("plain") && run.qos() == bundle.qos()).findFirst().orElse(null);
+        for (int i = 0; i < runs.size(); i++) {
+            Run bundle = runs.get(i);
+            if (!bundle.what().startsWith("bundle")) {
+                continue;
+            }
+            // its pair: the runs just before it at its QoS (-Dbench.qos=2,1,2,1 repeats the pairs, alternating)
+            List<Run> before = runs.subList(0, i);
+            Run bare = before.stream().filter(run -> run.what().equals("bare") && run.qos() == bundle.qos()).reduce((a, b) -> b).orElse(null);
+            Run plain = before.stream().filter(run -> run.what().equals("plain") && run.qos() == bundle.qos()).reduce((a, b) -> b).orElse(null);
             if (bare != null) {
                 // the services alone, on every core, with a bundle that cost nothing: no drain can beat this here
                 double ceiling = cores * 1e6 / bundle.machine().servicesMicros();
