@@ -99,7 +99,7 @@ public final class ClassArchiveCommand {
                 fanout.sources=fleet
                 fanout.source.fleet.client-id=id-demo-01
                 fanout.source.fleet.topic=foxtrackr/#
-                fanout.sinks=influx,local,s3,partner
+                fanout.sinks=influx,local,s3,partner,batches
                 fanout.sink.influx.type=influxdb
                 fanout.sink.influx.url=%s
                 fanout.sink.influx.linger-ms=100
@@ -115,7 +115,11 @@ public final class ClassArchiveCommand {
                 fanout.sink.s3.linger-ms=100
                 fanout.sink.partner.type=http
                 fanout.sink.partner.url=%s/telemetry
-                """.formatted(RUN_SECONDS, work.resolve("data"), freePort(), freePort(), closed, work.resolve("archive"), closed, closed));
+                fanout.sink.batches.type=http-batch
+                fanout.sink.batches.url=%s/batches
+                fanout.sink.batches.max-age-ms=500
+                fanout.sink.batches.linger-ms=100
+                """.formatted(RUN_SECONDS, work.resolve("data"), freePort(), freePort(), closed, work.resolve("archive"), closed, closed, closed));
         return properties.toString();
     }
 
