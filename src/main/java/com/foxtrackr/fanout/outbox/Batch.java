@@ -28,6 +28,19 @@ public record Batch(long id, List<Item> items, boolean full, long through) {
             long receivedMs, boolean recorded) {
     }
 
+    /**
+     * The same batch with its messages in the order they were received (their ids): a store may give a retried
+     * batch's messages in another order, and the parts of a batch, their keys and a partner's array follow this one.
+     */
+    Batch inMessageOrder() {
+        for (int i = 1; i < items.size(); i++) {
+            if (items.get(i - 1).messageId() > items.get(i).messageId()) {
+                return new Batch(id, items.stream().sorted(java.util.Comparator.comparingLong(Item::messageId)).toList(), full, through);
+            }
+        }
+        return this;
+    }
+
     /** Part of a batch, as one delivery of its own: named by its first message, like a batch. */
     static Batch part(List<Item> items) {
         return new Batch(items.get(0).messageId(), List.copyOf(items), false);

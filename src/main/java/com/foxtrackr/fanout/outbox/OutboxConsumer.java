@@ -141,6 +141,7 @@ public class OutboxConsumer extends ScheduledPollConsumer {
         if (batch.isEmpty()) {
             return 0;
         }
+        batch = batch.inMessageOrder();
         Map<Long, String> refused = new HashMap<>();
         Exception error = null;
         for (Batch part : parts(batch)) {

@@ -87,6 +87,20 @@ class OutboxTest {
                 "foxtrackr/g/V3.0/x", kind, 7, "d", 1, null)));
     }
 
+    // A batch's key names its messages whatever order a store gives them in (a partner's Idempotency-Key), and
+    // differs for any other set of them.
+    @Test
+    void should_key_a_batch_by_its_messages_in_the_order_they_were_received() throws Exception {
+        storeEach(3);
+        List<Batch.Item> items = outbox.claim("archive", 3).items();
+        Batch received = new Batch(1, items, false);
+        Batch shuffled = new Batch(1, List.of(items.get(2), items.get(0), items.get(1)), false);
+        assertEquals(received.items(), shuffled.inMessageOrder().items());
+        assertEquals(received.key(), shuffled.inMessageOrder().key());
+        assertTrue(received.key().matches("[0-9a-f]{32}"), received.key());
+        assertFalse(received.key().equals(Batch.part(items.subList(0, 2)).key()));
+    }
+
     @Test
     void should_store_a_repeated_payload_once() throws Exception {
         store(1);
