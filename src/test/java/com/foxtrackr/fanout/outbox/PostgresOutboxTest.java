@@ -153,7 +153,7 @@ class PostgresOutboxTest {
         assertTrue(retried.items().stream().allMatch(item -> item.attempts() == 1));
     }
 
-    // The archive's batch keeps its id and items when it fails, whichever instance retries it.
+    // The archive's (and a batching partner's) batch keeps its id and items when it fails, whichever instance retries it.
     @Test
     void should_give_back_the_same_archive_batch_to_any_instance_after_a_failure() throws Exception {
         Outbox first = instance();
@@ -167,6 +167,7 @@ class PostgresOutboxTest {
         Batch again = second.claimArchive("archive", 5, HOUR);
         assertEquals(batch.id(), again.id());
         assertEquals(ids(batch), ids(again));
+        assertEquals(batch.inMessageOrder().key(), again.inMessageOrder().key(), "a batching partner gets the same Idempotency-Key");
         second.delivered("archive", again);
         assertEquals(2, second.pending("archive"));
         assertEquals(2, second.claimArchive("archive", 5, 0).size());
