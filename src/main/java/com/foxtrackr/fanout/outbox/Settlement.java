@@ -18,8 +18,8 @@ import com.foxtrackr.fanout.outbox.Outbox.Outcome;
 /**
  * What became of what a sink claimed, each in one transaction that also moves the sink's cursor (SQLite's) past
  * the claim's new messages: delivered (the delivery rows go, and the messages no sink needs; a sink's refused
- * messages are dead-lettered), failed (the sink backs off), held before per-message calls, and settled per message (delivered, retried with
- * back-off or the partner's Retry-After, dead-lettered, postponed). In SQLite a delivery row is written only for a
+ * messages are dead-lettered), failed (the sink backs off), held before per-message calls, and settled per message
+ * (delivered, retried with back-off or the partner's Retry-After, dead-lettered, postponed). In SQLite a delivery row is written only for a
  * message that was not delivered at the first attempt; in PostgreSQL every delivery has one from the start. The
  * SQL is the same for both.
  */
